@@ -1,0 +1,83 @@
+/**
+ * The ibvault command line: parse options (command line over option files), pick
+ * the command, run it, map errors to exit codes. Written against `node:` APIs so
+ * the same file is the entry point under Deno and in a bun-compiled binary.
+ */
+import process from "node:process";
+import os from "node:os";
+import { parseCommandLine } from "./lib/commands/argv.ts";
+import { COMMANDS, findCommand } from "./lib/commands/mod.ts";
+import { commandHelp, mainHelp } from "./lib/commands/help.ts";
+import { createReporter } from "./lib/progress/reporter.ts";
+import { exitCodeOf, IbvaultError, UsageError } from "./lib/errors.ts";
+import { VERSION } from "./lib/version.ts";
+import { applyOptionFiles } from "./lib/commands/option_merge.ts";
+
+/** Run ibvault with these arguments; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  let reportError = (m: string) => void process.stderr.write(`ibvault: ERROR: ${m}\n`);
+  const onSignal = (sig: string) => {
+    if (controller.signal.aborted) process.exit(130);
+    reportError(`interrupted by ${sig}: cleaning up (press again to quit at once)`);
+    controller.abort(new Error(`interrupted by ${sig}`));
+  };
+  const sigint = () => onSignal("SIGINT");
+  const sigterm = () => onSignal("SIGTERM");
+  process.on("SIGINT", sigint);
+  process.on("SIGTERM", sigterm);
+  try {
+    const parsed = parseCommandLine(argv, os.availableParallelism?.() ?? os.cpus().length);
+    if (parsed.version) {
+      process.stdout.write(`ibvault ${VERSION}\n`);
+      return 0;
+    }
+    const command = parsed.command ? findCommand(parsed.command) : undefined;
+    if (parsed.command && !command) {
+      throw new UsageError(`unknown command '${parsed.command}' (see ibvault --help)`);
+    }
+    if (parsed.help) {
+      process.stdout.write(command ? commandHelp(command) : mainHelp(COMMANDS));
+      return 0;
+    }
+    if (!command) {
+      throw new UsageError(
+        `no command given: one of ${COMMANDS.map((c) => c.name).join(", ")} (see ibvault --help)`,
+      );
+    }
+    parsed.checkApplies(command);
+    const options = await applyOptionFiles(parsed.options, parsed.given, command);
+    const report = createReporter({ showProgress: options.showProgress });
+    reportError = report.error;
+    const code = await command.run({
+      options,
+      args: parsed.args,
+      report,
+      signal: controller.signal,
+      printJson: (v) => void process.stdout.write(JSON.stringify(v, null, 2) + "\n"),
+    });
+    report.endProgress();
+    if (code === 0) process.stderr.write("ibvault completed OK!\n");
+    return code;
+  } catch (err) {
+    const message = err instanceof IbvaultError || !(err instanceof Error)
+      ? String((err as Error)?.message ?? err)
+      : `${err.message}${process.env.IBVAULT_DEBUG ? "\n" + err.stack : ""}`;
+    reportError(message);
+    return exitCodeOf(err);
+  } finally {
+    process.off("SIGINT", sigint);
+    process.off("SIGTERM", sigterm);
+  }
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  // Let stdout drain before leaving (it may be a pipe).
+  process.exitCode = code;
+  if (process.stdout.writableNeedDrain) {
+    process.stdout.once("drain", () => process.exit(code));
+  } else {
+    process.exit(code);
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Command-line parsing with `node:util` parseArgs over the option table: options
+ * before or after the command, `--a_b` same as `--a-b` (as mysqld allows),
+ * `--compress=lz4`, `--no-progress`, and one-line usage errors.
+ */
+import { parseArgs } from "node:util";
+import { defaultOptions, OPTION_SPECS, type OptionSpec, type Options } from "./options.ts";
+import type { Command } from "./command.ts";
+import { UsageError } from "../errors.ts";
+
+/** Options every command accepts. */
+export const COMMON_OPTIONS = [
+  "help",
+  "version",
+  "show-progress",
+  "no-progress",
+  "json",
+  "verbose",
+  "threads",
+  "defaults-file",
+  "defaults-extra-file",
+  "no-defaults",
+];
+
+/** The result of parsing argv, before option files are applied. */
+export interface ParsedCommandLine {
+  command?: string;
+  args: string[];
+  help: boolean;
+  version: boolean;
+  options: Options;
+  /** Long names of the options given on the command line. */
+  given: Set<string>;
+  /** Throw a UsageError if an option given does not apply to this command. */
+  checkApplies(command: Command): void;
+}
+
+/** Find the spec of a long option name, or undefined. */
+export function findOptionSpec(name: string): OptionSpec | undefined {
+  return OPTION_SPECS.find((s) => s.name === name);
+}
+
+/** Convert and store one option value into `options` (shared with option files). */
+export function setOption(options: Options, spec: OptionSpec, raw: string | boolean, from: string) {
+  const target = options as unknown as Record<string, unknown>;
+  switch (spec.type) {
+    case "boolean":
+      if (typeof raw === "string") {
+        const v = raw.toLowerCase();
+        if (!["1", "0", "true", "false", "on", "off", "yes", "no", ""].includes(v)) {
+          throw new UsageError(`${from}: --${spec.name} takes no value (got '${raw}')`);
+        }
+        target[spec.field] = ["1", "true", "on", "yes", ""].includes(v);
+      } else target[spec.field] = raw;
+      break;
+    case "integer": {
+      const text = String(raw);
+      if (!/^\d+$/.test(text)) {
+        throw new UsageError(`${from}: --${spec.name} needs a whole number (got '${text}')`);
+      }
+      target[spec.field] = Number(text);
+      break;
+    }
+    case "list":
+      (target[spec.field] as string[]).push(String(raw));
+      break;
+    default:
+      if (typeof raw !== "string") {
+        throw new UsageError(`${from}: --${spec.name} needs a value`);
+      }
+      target[spec.field] = raw;
+  }
+}
+
+const TRUE_WORDS = ["1", "true", "on", "yes"];
+const FALSE_WORDS = ["0", "false", "off", "no"];
+
+/**
+ * Rewrite MySQL-style spellings into what parseArgs takes: `--a_b` → `--a-b`,
+ * `--compress=lz4` → `--compress --compress-method=lz4`, `--skip-foo` and
+ * `--foo=0` → remembered as false (returned in `falses`), `--foo=1` → `--foo`.
+ */
+function normaliseArgs(argv: string[]): { args: string[]; falses: Set<string> } {
+  const args: string[] = [];
+  const falses = new Set<string>();
+  let rest = false;
+  for (const arg of argv) {
+    if (rest || !arg.startsWith("--") || arg === "--") {
+      rest ||= arg === "--";
+      args.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    let name = (eq < 0 ? arg.slice(2) : arg.slice(2, eq)).replaceAll("_", "-");
+    const value = eq < 0 ? undefined : arg.slice(eq + 1);
+    if (name.startsWith("skip-") && !findOptionSpec(name) && findOptionSpec(name.slice(5))) {
+      name = name.slice(5);
+      if (value !== undefined) throw new UsageError(`--skip-${name} takes no value`);
+      falses.add(name);
+      continue;
+    }
+    if (name === "compress" && value !== undefined) {
+      args.push("--compress", `--compress-method=${value}`);
+      continue;
+    }
+    const spec = findOptionSpec(name);
+    if (spec?.type === "boolean" && value !== undefined) {
+      const v = value.toLowerCase();
+      if (FALSE_WORDS.includes(v)) falses.add(name);
+      else if (TRUE_WORDS.includes(v)) args.push(`--${name}`);
+      else throw new UsageError(`--${name} takes no value (got '${value}')`);
+      continue;
+    }
+    args.push(value === undefined ? `--${name}` : `--${name}=${value}`);
+  }
+  return { args, falses };
+}
+
+/** Parse argv into a command, its positional args and typed options. */
+export function parseCommandLine(argv: string[], cores: number): ParsedCommandLine {
+  const spec: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }> =
+    {
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "V" },
+      "no-progress": { type: "boolean" },
+    };
+  for (const s of OPTION_SPECS) {
+    spec[s.name] = { type: s.type === "boolean" ? "boolean" : "string" };
+    if (s.type === "list") spec[s.name].multiple = true;
+  }
+  const { args, falses } = normaliseArgs(argv);
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: spec, strict: true, allowPositionals: true, tokens: true });
+  } catch (err) {
+    throw new UsageError(usageMessage(err));
+  }
+  const options = defaultOptions(cores);
+  const given = new Set<string>(falses);
+  for (const name of falses) setOption(options, findOptionSpec(name)!, false, "command line");
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind !== "option") continue;
+    given.add(token.name);
+    if (token.name === "help" || token.name === "version") continue;
+    if (token.name === "no-progress") {
+      options.showProgress = false;
+      continue;
+    }
+    const s = findOptionSpec(token.name)!;
+    setOption(options, s, s.type === "boolean" ? true : token.value!, "command line");
+  }
+  const [command, ...rest] = parsed.positionals;
+  return {
+    command,
+    args: rest,
+    help: Boolean(parsed.values.help),
+    version: Boolean(parsed.values.version),
+    options,
+    given,
+    checkApplies(cmd: Command) {
+      for (const name of given) {
+        if (!COMMON_OPTIONS.includes(name) && !cmd.options.includes(name)) {
+          throw new UsageError(
+            `option --${name} does not apply to ${cmd.name} (see ibvault ${cmd.name} --help)`,
+          );
+        }
+      }
+      if (!cmd.usage.includes("...") && rest.length > 0) {
+        throw new UsageError(
+          `${cmd.name} takes no arguments, got '${rest[0]}' (see ibvault ${cmd.name} --help)`,
+        );
+      }
+    },
+  };
+}
+
+function usageMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const unknown = /Unknown option '([^']+)'/.exec(text);
+  if (unknown) return `unknown option '${unknown[1]}' (see ibvault --help)`;
+  const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(text);
+  if (missing) return `option ${missing[1]} needs a value`;
+  return text.split("\n")[0];
+}

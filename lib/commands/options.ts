@@ -1,0 +1,266 @@
+/**
+ * The option vocabulary shared by every command (MySQL Enterprise Backup names),
+ * and the typed options object that commands receive.
+ */
+
+/** Every option a command can receive, after the command line and option files are merged. */
+export interface Options {
+  // connection
+  user?: string;
+  password?: string;
+  host?: string;
+  port?: number;
+  socket?: string;
+  defaultsFile?: string;
+  defaultsExtraFile?: string;
+  noDefaults: boolean;
+  // locations
+  backupDir?: string;
+  backupImage?: string;
+  datadir?: string;
+  srcEntry?: string;
+  dstEntry?: string;
+  // selection
+  includeTables?: string;
+  excludeTables?: string;
+  rename: string[];
+  defaultCharacterSet: string;
+  // image codec
+  compress: boolean;
+  compressMethod: string;
+  uncompress: boolean;
+  encrypt: boolean;
+  decrypt: boolean;
+  keyFile?: string;
+  key?: string;
+  keyEnv?: string;
+  keepCompressed: boolean;
+  // behaviour
+  force: boolean;
+  threads: number;
+  /** true: progress bar even without a terminal; false: never; undefined: only on a terminal. */
+  showProgress?: boolean;
+  json: boolean;
+  verbose: boolean;
+  // validation
+  innodbChecksumAlgorithm?: string;
+  pageCorruptThreshold: number;
+  // backup
+  lockPerTable: boolean;
+  strict: boolean;
+  skipPageCheck: boolean;
+}
+
+/** How one option is spelled and parsed on the command line and in option files. */
+export interface OptionSpec {
+  /** Long name as typed: `backup-dir`. */
+  name: string;
+  /** Field of {@link Options} it sets. */
+  field: keyof Options;
+  type: "string" | "boolean" | "integer" | "list";
+  /** Value placeholder shown in --help. */
+  arg?: string;
+  help: string;
+  /** For a string option whose value may be left out (`--compress[=lz4]`). */
+  optionalValue?: string;
+}
+
+/** The option table: one row per option, in the order --help shows them. */
+export const OPTION_SPECS: readonly OptionSpec[] = [
+  { name: "user", field: "user", type: "string", arg: "NAME", help: "MySQL user name" },
+  {
+    name: "password",
+    field: "password",
+    type: "string",
+    arg: "PW",
+    help: "password (prefer an option file: a password on the command line is visible to others)",
+  },
+  { name: "host", field: "host", type: "string", arg: "HOST", help: "server host" },
+  { name: "port", field: "port", type: "integer", arg: "N", help: "server TCP port" },
+  { name: "socket", field: "socket", type: "string", arg: "PATH", help: "server Unix socket" },
+  {
+    name: "defaults-file",
+    field: "defaultsFile",
+    type: "string",
+    arg: "FILE",
+    help: "read options only from FILE (groups [client] and [ibvault])",
+  },
+  {
+    name: "defaults-extra-file",
+    field: "defaultsExtraFile",
+    type: "string",
+    arg: "FILE",
+    help: "read FILE after the usual option files",
+  },
+  { name: "no-defaults", field: "noDefaults", type: "boolean", help: "read no option files" },
+  { name: "backup-dir", field: "backupDir", type: "string", arg: "DIR", help: "backup directory" },
+  {
+    name: "backup-image",
+    field: "backupImage",
+    type: "string",
+    arg: "FILE",
+    help: "single-file backup image, - for stdin/stdout",
+  },
+  {
+    name: "datadir",
+    field: "datadir",
+    type: "string",
+    arg: "DIR",
+    help: "server data directory",
+  },
+  { name: "src-entry", field: "srcEntry", type: "string", arg: "PATH", help: "entry to extract" },
+  {
+    name: "dst-entry",
+    field: "dstEntry",
+    type: "string",
+    arg: "PATH",
+    help: "where to put --src-entry",
+  },
+  {
+    name: "include-tables",
+    field: "includeTables",
+    type: "string",
+    arg: "REGEX",
+    help: "tables to take: db.tbl matched in four quoting forms",
+  },
+  {
+    name: "exclude-tables",
+    field: "excludeTables",
+    type: "string",
+    arg: "REGEX",
+    help: "tables to leave out, same matching as --include-tables",
+  },
+  {
+    name: "rename",
+    field: "rename",
+    type: "list",
+    arg: '"OLD TO NEW"',
+    help: "restore table OLD under the name NEW (repeatable)",
+  },
+  {
+    name: "default-character-set",
+    field: "defaultCharacterSet",
+    type: "string",
+    arg: "CS",
+    help: "character set of the command line: utf8mb4 (default), utf8, latin1, ascii",
+  },
+  {
+    name: "compress",
+    field: "compress",
+    type: "boolean",
+    help: "compress image data (LZ4)",
+  },
+  {
+    name: "compress-method",
+    field: "compressMethod",
+    type: "string",
+    arg: "lz4",
+    help: "compression method (lz4)",
+  },
+  {
+    name: "uncompress",
+    field: "uncompress",
+    type: "boolean",
+    help: "accepted when reading (compression is detected by itself)",
+  },
+  { name: "encrypt", field: "encrypt", type: "boolean", help: "encrypt with AES-256" },
+  { name: "decrypt", field: "decrypt", type: "boolean", help: "decrypt an encrypted image" },
+  {
+    name: "key-file",
+    field: "keyFile",
+    type: "string",
+    arg: "FILE",
+    help: "file holding the 256-bit key as 64 hex digits",
+  },
+  {
+    name: "key",
+    field: "key",
+    type: "string",
+    arg: "HEX",
+    help: "the key itself (visible in the process list: prefer --key-file or --key-env)",
+  },
+  {
+    name: "key-env",
+    field: "keyEnv",
+    type: "string",
+    arg: "VAR",
+    help: "read the key from environment variable VAR",
+  },
+  {
+    name: "keep-compressed",
+    field: "keepCompressed",
+    type: "boolean",
+    help: "extract compressed entries as standard .lz4 frames",
+  },
+  {
+    name: "force",
+    field: "force",
+    type: "boolean",
+    help: "allow writing into a non-empty destination",
+  },
+  {
+    name: "threads",
+    field: "threads",
+    type: "integer",
+    arg: "N",
+    help: "worker threads (default: number of cores)",
+  },
+  {
+    name: "show-progress",
+    field: "showProgress",
+    type: "boolean",
+    help: "show progress even when stderr is not a terminal",
+  },
+  { name: "json", field: "json", type: "boolean", help: "print a JSON report on stdout" },
+  { name: "verbose", field: "verbose", type: "boolean", help: "more detail" },
+  {
+    name: "innodb-checksum-algorithm",
+    field: "innodbChecksumAlgorithm",
+    type: "string",
+    arg: "ALG",
+    help: "crc32, innodb, none, full_crc32 or strict_* (default: as recorded, else any)",
+  },
+  {
+    name: "page-corrupt-threshold",
+    field: "pageCorruptThreshold",
+    type: "integer",
+    arg: "N",
+    help: "stop reading a file after N corrupt pages (default 64)",
+  },
+  {
+    name: "lock-per-table",
+    field: "lockPerTable",
+    type: "boolean",
+    help: "lock one table at a time: shorter locks, no cross-table consistency",
+  },
+  { name: "strict", field: "strict", type: "boolean", help: "a table that must be skipped is an error" },
+  {
+    name: "skip-page-check",
+    field: "skipPageCheck",
+    type: "boolean",
+    help: "do not checksum pages while copying",
+  },
+];
+
+/** Options with every default filled in. */
+export function defaultOptions(cores: number): Options {
+  return {
+    noDefaults: false,
+    rename: [],
+    defaultCharacterSet: "utf8mb4",
+    compress: false,
+    compressMethod: "lz4",
+    uncompress: false,
+    encrypt: false,
+    decrypt: false,
+    keepCompressed: false,
+    force: false,
+    threads: Math.max(1, cores),
+    json: false,
+    verbose: false,
+    pageCorruptThreshold: 64,
+    lockPerTable: false,
+    strict: false,
+    skipPageCheck: false,
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * A pool of codec workers (`codec_worker.ts`, one `node:worker_threads` thread
+ * each) that encode or decode records. Callers keep results in order by awaiting
+ * the promises in submission order; the number of pending jobs is bounded by the
+ * caller, which is what bounds memory. `threads: 0` runs the codec in this thread.
+ */
+import { Worker } from "node:worker_threads";
+import { CorruptionError, IbvaultError, KeyError } from "../errors.ts";
+import {
+  type CodecKeys,
+  type DecodeMode,
+  decodeRecord,
+  encodeRecord,
+  importCodecKeys,
+} from "./chunk_codec.ts";
+import type { RecordHeader } from "./format.ts";
+
+/** What each worker starts with. */
+export interface CodecWorkerData {
+  compress: boolean;
+  enc?: Uint8Array;
+  mac?: Uint8Array;
+}
+
+/** A job posted to a worker. */
+export type CodecJob =
+  | {
+    id: number;
+    op: "encode";
+    rec: { type: number; entry: number; chunk: number };
+    data: Uint8Array;
+  }
+  | {
+    id: number;
+    op: "decode";
+    rec: RecordHeader;
+    hdr: Uint8Array;
+    data: Uint8Array;
+    mode: DecodeMode;
+  };
+
+/** A worker's answer. */
+export type CodecReply =
+  | { id: number; ok: true; data: Uint8Array; compressed: boolean; rawCrc: number }
+  | { id: number; ok: false; errorName: string; message: string };
+
+/** A finished job. */
+export interface CodecResult {
+  data: Uint8Array;
+  compressed: boolean;
+  rawCrc: number;
+}
+
+/** The URL of the worker module (bundlers need it as an extra entry point). */
+export const CODEC_WORKER_URL = new URL("./codec_worker.ts", import.meta.url);
+
+function revive(name: string, message: string): Error {
+  if (name === "CorruptionError") return new CorruptionError(message);
+  if (name === "KeyError") return new KeyError(message);
+  const e = name === "IbvaultError" ? new IbvaultError(message) : new Error(message);
+  return e;
+}
+
+/** Encodes and decodes records on worker threads. */
+export class CodecPool {
+  #workers: Worker[] = [];
+  #pending = new Map<number, { resolve: (r: CodecResult) => void; reject: (e: Error) => void }>();
+  #load: number[] = [];
+  #owner = new Map<number, number>();
+  #nextId = 0;
+  #inline?: Promise<CodecKeys | undefined>;
+  #init: CodecWorkerData;
+  #failed?: Error;
+
+  /** Start `threads` workers (0: encode/decode on this thread). */
+  constructor(threads: number, init: CodecWorkerData) {
+    this.#init = init;
+    if (threads <= 0) {
+      this.#inline = init.enc && init.mac
+        ? importCodecKeys(init.enc, init.mac)
+        : Promise.resolve(undefined);
+      return;
+    }
+    for (let i = 0; i < threads; i++) {
+      const w = new Worker(CODEC_WORKER_URL, { workerData: init });
+      w.on("message", (m: CodecReply) => this.#onReply(i, m));
+      w.on("error", (e: Error) => this.#fail(e));
+      this.#workers.push(w);
+      this.#load.push(0);
+    }
+  }
+
+  /** How many threads do the work (0 when inline). */
+  get threads(): number {
+    return this.#workers.length;
+  }
+
+  #onReply(worker: number, m: CodecReply) {
+    const p = this.#pending.get(m.id);
+    if (!p) return;
+    this.#pending.delete(m.id);
+    this.#load[worker]--;
+    if (m.ok) p.resolve({ data: m.data, compressed: m.compressed, rawCrc: m.rawCrc });
+    else p.reject(revive(m.errorName, m.message));
+  }
+
+  #fail(e: Error) {
+    this.#failed = e;
+    for (const p of this.#pending.values()) p.reject(e);
+    this.#pending.clear();
+  }
+
+  #post(job: CodecJob, transfer: ArrayBuffer[]): Promise<CodecResult> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    let best = 0;
+    for (let i = 1; i < this.#load.length; i++) if (this.#load[i] < this.#load[best]) best = i;
+    this.#load[best]++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(job.id, { resolve, reject });
+      this.#workers[best].postMessage(job, transfer);
+    });
+  }
+
+  /** Encode a record; `data` is transferred (do not use it afterwards). */
+  async encode(
+    rec: { type: number; entry: number; chunk: number },
+    data: Uint8Array,
+  ): Promise<CodecResult> {
+    if (this.#inline) {
+      const r = await encodeRecord(rec, data, this.#init.compress, await this.#inline);
+      return { data: r.record, compressed: false, rawCrc: r.rawCrc };
+    }
+    const own = owned(data);
+    return this.#post({ id: this.#nextId++, op: "encode", rec, data: own }, [
+      own.buffer as ArrayBuffer,
+    ]);
+  }
+
+  /** Decode a record; `data` is transferred (do not use it afterwards). */
+  async decode(
+    rec: RecordHeader,
+    hdr: Uint8Array,
+    data: Uint8Array,
+    mode: DecodeMode,
+  ): Promise<CodecResult> {
+    if (this.#inline) return decodeRecord(hdr, data, rec, mode, await this.#inline);
+    const own = owned(data);
+    return this.#post(
+      { id: this.#nextId++, op: "decode", rec, hdr: hdr.slice(), data: own, mode },
+      [
+        own.buffer as ArrayBuffer,
+      ],
+    );
+  }
+
+  /** Stop the workers. */
+  async close(): Promise<void> {
+    const ws = this.#workers;
+    this.#workers = [];
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+}
+
+/** `data` if it owns its whole buffer, else a copy that does (so it can be transferred). */
+function owned(data: Uint8Array): Uint8Array {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength &&
+      data.buffer instanceof ArrayBuffer
+    ? data
+    : data.slice();
+}

@@ -1,0 +1,167 @@
+/**
+ * The image writer: turns a manifest and a stream of entries into the bytes of an
+ * image (an async stream, written strictly in order). Records are encoded by the
+ * codec pool with a bounded number in flight, so memory stays bounded however
+ * large the entries are, and output order is the submission order.
+ */
+import { IoError } from "../errors.ts";
+import type { FileEntry } from "../entry.ts";
+import { type Manifest, MANIFEST_FILE } from "./manifest.ts";
+import { CodecPool } from "./codec_pool.ts";
+import { deriveImageKeys } from "./derive.ts";
+import {
+  DEFAULT_CHUNK_SIZE,
+  encodeEndPayload,
+  encodeEntryPayload,
+  encodeImageHeader,
+  type EndInfo,
+  MAX_CHUNK_SIZE,
+  MIN_CHUNK_SIZE,
+  RecordType,
+} from "./format.ts";
+import { checkEntryPath } from "./names.ts";
+import { crc32cCombine } from "./kernels.ts";
+
+/** How an image is written. */
+export interface ImageWriteOptions {
+  compress: boolean;
+  /** The user's 256-bit key: present means encrypt. */
+  key?: Uint8Array;
+  /** Codec worker threads (0: on this thread). */
+  threads: number;
+  /** Uncompressed bytes per chunk (default 1 MiB, at most 4 MiB). */
+  chunkSize?: number;
+  /** Called after each entry with its size and the CRC-32C of its content. */
+  onEntry?: (path: string, size: number, crc32c: string) => void;
+  /** Called as data is read, with the running count of raw bytes. */
+  onProgress?: (rawBytes: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Hex form of a CRC as manifests store it. */
+export const crcHex = (c: number) => (c >>> 0).toString(16).padStart(8, "0");
+
+/** Produce the bytes of an image holding `manifest` then `entries`, in order. */
+export async function* writeImage(
+  manifest: Manifest,
+  entries: AsyncIterable<FileEntry>,
+  opts: ImageWriteOptions,
+): AsyncGenerator<Uint8Array> {
+  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
+    throw new RangeError(`chunk size ${chunkSize} out of range`);
+  }
+  const encrypted = opts.key !== undefined;
+  const salt = encrypted ? crypto.getRandomValues(new Uint8Array(32)) : undefined;
+  let header = encodeImageHeader({ encrypted, chunkSize, salt });
+  let enc: Uint8Array | undefined, mac: Uint8Array | undefined;
+  if (encrypted) {
+    const k = await deriveImageKeys(opts.key!, salt!, header.subarray(0, 16));
+    header = encodeImageHeader({ encrypted, chunkSize, salt, keyCheck: k.check });
+    enc = k.enc;
+    mac = k.mac;
+  }
+  const pool = new CodecPool(opts.threads, { compress: opts.compress, enc, mac });
+  const maxInFlight = Math.max(4, pool.threads * 6);
+  // Records in submission order; a `done` item marks the end of an entry.
+  type Item = { p: Promise<{ data: Uint8Array; rawCrc: number }>; len: number } | {
+    done: { path: string; size: number };
+  };
+  const queue: Item[] = [];
+  let pending = 0;
+  const end: EndInfo = { entries: 0, chunks: 0, rawBytes: 0, storedBytes: 0 };
+  let entryCrc = 0;
+  try {
+    yield header;
+    const submit = (type: number, entry: number, chunk: number, data: Uint8Array) => {
+      const len = type === RecordType.DATA ? data.length : -1;
+      const p = pool.encode({ type, entry, chunk }, data);
+      p.catch(() => {}); // surfaced when awaited in order
+      queue.push({ p, len });
+      pending++;
+    };
+    async function* drain(all: boolean): AsyncGenerator<Uint8Array> {
+      while (queue.length > 0 && (all || pending > maxInFlight || "done" in queue[0])) {
+        const item = queue.shift()!;
+        if ("done" in item) {
+          opts.onEntry?.(item.done.path, item.done.size, crcHex(entryCrc));
+          continue;
+        }
+        pending--;
+        const r = await item.p;
+        if (item.len === -1) entryCrc = 0;
+        else entryCrc = crc32cCombine(entryCrc, r.rawCrc, item.len);
+        end.storedBytes += r.data.length;
+        yield r.data;
+      }
+    }
+    // One entry: an ENTRY record then its DATA chunks.
+    async function* writeEntry(index: number, e: FileEntry): AsyncGenerator<Uint8Array> {
+      checkEntryPath(e.path, "entry");
+      submit(
+        RecordType.ENTRY,
+        index,
+        0,
+        encodeEntryPayload({ path: e.path, size: e.size, mode: e.mode ?? 0o640 }),
+      );
+      let chunk = 0, total = 0;
+      let buf = new Uint8Array(chunkSize), fill = 0;
+      const emit = (data: Uint8Array) => {
+        submit(RecordType.DATA, index, chunk++, data);
+        end.chunks++;
+      };
+      for await (const piece of e.data) {
+        opts.signal?.throwIfAborted();
+        total += piece.length;
+        if (total > e.size) {
+          throw new IoError(`${e.path}: grew while being read (expected ${e.size} bytes)`);
+        }
+        let i = 0;
+        while (i < piece.length) {
+          if (
+            fill === 0 && piece.length - i >= chunkSize && i === 0 && piece.length === chunkSize
+          ) {
+            emit(piece.slice());
+            i = piece.length;
+            yield* drain(false);
+            continue;
+          }
+          const take = Math.min(chunkSize - fill, piece.length - i);
+          buf.set(piece.subarray(i, i + take), fill);
+          fill += take;
+          i += take;
+          if (fill === chunkSize) {
+            emit(buf);
+            buf = new Uint8Array(chunkSize);
+            fill = 0;
+            yield* drain(false);
+          }
+        }
+        opts.onProgress?.(end.rawBytes + total);
+      }
+      if (fill > 0) emit(buf.subarray(0, fill).slice());
+      if (total !== e.size) {
+        throw new IoError(`${e.path}: shrank while being read (${total} of ${e.size} bytes)`);
+      }
+      end.rawBytes += total;
+      end.entries++;
+      queue.push({ done: { path: e.path, size: total } });
+      yield* drain(false);
+    }
+    const json = new TextEncoder().encode(JSON.stringify(manifest, null, 1));
+    yield* writeEntry(0, { path: MANIFEST_FILE, size: json.length, mode: 0o640, data: once(json) });
+    let index = 1;
+    for await (const e of entries) {
+      yield* writeEntry(index++, e);
+    }
+    yield* drain(true);
+    submit(RecordType.END, index, 0, encodeEndPayload(end));
+    yield* drain(true);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield b;
+}

@@ -1,0 +1,22 @@
+/** Messages between the validation pool and its workers. */
+import type { ChecksumAlgorithm } from "./algorithm.ts";
+import type { SpaceInfo } from "./flags.ts";
+import type { RangeResult } from "./page_range.ts";
+
+/** Check `length` bytes of `path` from `offset`, whose first page is `firstPage`. */
+export interface RangeTask {
+  id: number;
+  path: string;
+  offset: number;
+  length: number;
+  firstPage: number;
+  space: SpaceInfo;
+  algo: ChecksumAlgorithm;
+  maxCorrupt: number;
+  kernels: "auto" | "ts";
+}
+
+/** A worker's answer to one {@link RangeTask}. */
+export type WorkerReply =
+  | { id: number; result: RangeResult; bytes: number; short: boolean; error?: undefined }
+  | { id: number; error: string };

@@ -1,0 +1,263 @@
+/**
+ * The verdict on one page: valid (and which checksum flavour proved it) or
+ * corrupt (with every failed check named). It follows the server's
+ * buf_page_is_corrupted() and innochecksum's page id check:
+ *
+ * - a page of only zero bytes is valid (never written);
+ * - the page number stored in a page must equal its position in the file;
+ * - full_crc32 pages: CRC-32C of everything before the last 4 bytes (the
+ *   page_compressed payload only, for compressed pages), and for plain pages the
+ *   LSN low half copied at the end;
+ * - classic pages: the LSN low half in the trailer equals the header's, and the
+ *   two checksum fields match crc32, innodb (legacy fold) or none (0xDEADBEEF)
+ *   as the algorithm allows; MariaDB page_compressed pages carry no checksum;
+ * - ROW_FORMAT=COMPRESSED pages: the zip checksum (3 CRC-32C parts XORed, or
+ *   Adler-32, or none) over the physical page.
+ */
+import type { ChecksumAlgorithm } from "./algorithm.ts";
+import type { SpaceInfo } from "./flags.ts";
+import type { PageBuffer } from "./checksum_kernels.ts";
+import {
+  be16,
+  be32,
+  BUF_NO_CHECKSUM_MAGIC,
+  FIL_PAGE_COMPRESS_FCRC32_MARKER,
+  FIL_PAGE_DATA,
+  FIL_PAGE_FILE_FLUSH_LSN,
+  FIL_PAGE_LSN,
+  FIL_PAGE_OFFSET,
+  FIL_PAGE_PAGE_COMPRESSED,
+  FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED,
+  FIL_PAGE_SPACE_ID,
+  FIL_PAGE_TYPE,
+  hex32,
+} from "./layout.ts";
+
+/** Flavours a valid page can be proved by (index into counters). */
+export const FLAVOURS = [
+  "zero",
+  "crc32",
+  "innodb",
+  "none",
+  "full_crc32",
+  "page_compressed",
+  "zip_crc32",
+  "zip_adler32",
+  "zip_none",
+] as const;
+
+/** One of {@link FLAVOURS}. */
+export type Flavour = typeof FLAVOURS[number];
+
+/** Flavour index constants. */
+export const F_ZERO = 0,
+  F_CRC32 = 1,
+  F_INNODB = 2,
+  F_NONE = 3,
+  F_FULL_CRC32 = 4,
+  F_PAGE_COMPRESSED = 5,
+  F_ZIP_CRC32 = 6,
+  F_ZIP_ADLER = 7,
+  F_ZIP_NONE = 8;
+
+/** A number (index into FLAVOURS) for a valid page, or the reasons a page is corrupt. */
+export type PageVerdict = number | string;
+
+function isZero(b: Uint8Array, off: number, len: number, skipFrom = -1, skipLen = 0): boolean {
+  for (let i = off, end = off + len; i < end; i++) {
+    if (b[i] !== 0) {
+      if (i - off >= skipFrom && i - off < skipFrom + skipLen) continue;
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Judge the page at byte `off` of `buf`, found at position `pageNo` of a tablespace
+ * described by `space`, under `algo`. Returns a flavour index when valid, else the
+ * failed checks joined by "; ".
+ */
+export function judgePage(
+  buf: PageBuffer,
+  off: number,
+  pageNo: number,
+  space: SpaceInfo,
+  algo: ChecksumAlgorithm,
+): PageVerdict {
+  const b = buf.bytes;
+  const size = space.physicalSize;
+  const reasons: string[] = [];
+  const storedNo = be32(b, off + FIL_PAGE_OFFSET);
+  if (storedNo !== pageNo) {
+    if (isZero(b, off, size)) return F_ZERO;
+    reasons.push(`page number ${storedNo} stored at position ${pageNo}`);
+  }
+  if (space.fullCrc32) return judgeFullCrc32(buf, b, off, space, reasons);
+  const type = be16(b, off + FIL_PAGE_TYPE);
+  if (
+    space.pageCompressed &&
+    (type === FIL_PAGE_PAGE_COMPRESSED || type === FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED)
+  ) {
+    return reasons.length ? reasons.join("; ") : F_PAGE_COMPRESSED;
+  }
+  if (space.zipSize) return judgeZip(buf, b, off, size, algo, reasons);
+  return judgeClassic(buf, b, off, size, algo, reasons);
+}
+
+function judgeFullCrc32(
+  buf: PageBuffer,
+  b: Uint8Array,
+  off: number,
+  space: SpaceInfo,
+  reasons: string[],
+): PageVerdict {
+  const logical = space.logicalSize;
+  const type = be16(b, off + FIL_PAGE_TYPE);
+  let payload = logical;
+  let compressed = false;
+  if (type & FIL_PAGE_COMPRESS_FCRC32_MARKER) {
+    const n = (type & ~FIL_PAGE_COMPRESS_FCRC32_MARKER) << 8;
+    if (n < logical) {
+      payload = n;
+      compressed = true;
+    } else {
+      reasons.push(`page_compressed size ${n} not below page size ${logical}`);
+      return reasons.join("; ");
+    }
+  }
+  if (payload < FIL_PAGE_DATA) {
+    reasons.push(`page_compressed size ${payload} too small`);
+    return reasons.join("; ");
+  }
+  const stored = be32(b, off + payload - 4);
+  if (stored === 0 && !compressed && reasons.length === 0 && isZero(b, off, logical)) {
+    return F_ZERO;
+  }
+  const calc = buf.crc32c(off, payload - 4);
+  if (calc !== stored) {
+    reasons.push(`checksum mismatch (stored ${hex32(stored)}, full_crc32 ${hex32(calc)})`);
+  }
+  const keyVersion = be32(b, off);
+  if (!compressed && keyVersion === 0) {
+    const head = be32(b, off + FIL_PAGE_LSN + 4);
+    const tail = be32(b, off + logical - 8);
+    if (head !== tail) reasons.push(`LSN mismatch (header ${hex32(head)}, trailer ${hex32(tail)})`);
+  }
+  return reasons.length ? reasons.join("; ") : F_FULL_CRC32;
+}
+
+function judgeZip(
+  buf: PageBuffer,
+  b: Uint8Array,
+  off: number,
+  size: number,
+  algo: ChecksumAlgorithm,
+  reasons: string[],
+): PageVerdict {
+  const stored = be32(b, off);
+  if (
+    stored === 0 && be32(b, off + FIL_PAGE_LSN) === 0 && be32(b, off + FIL_PAGE_LSN + 4) === 0 &&
+    isZero(b, off, size)
+  ) {
+    return F_ZERO;
+  }
+  const crc = (buf.crc32c(off + FIL_PAGE_OFFSET, FIL_PAGE_LSN - FIL_PAGE_OFFSET) ^
+    buf.crc32c(off + FIL_PAGE_TYPE, 2) ^
+    buf.crc32c(off + FIL_PAGE_SPACE_ID, size - FIL_PAGE_SPACE_ID)) >>> 0;
+  const adler = () => {
+    let a = buf.adler32(off + FIL_PAGE_OFFSET, FIL_PAGE_LSN - FIL_PAGE_OFFSET, 0);
+    a = buf.adler32(off + FIL_PAGE_TYPE, 2, a);
+    return buf.adler32(off + FIL_PAGE_SPACE_ID, size - FIL_PAGE_SPACE_ID, a);
+  };
+  let ok = -1;
+  const s = algo.strict;
+  if ((s === "any" || s === "crc32") && stored === crc) ok = F_ZIP_CRC32;
+  else if ((s === "any" || s === "none") && stored === BUF_NO_CHECKSUM_MAGIC) ok = F_ZIP_NONE;
+  else if ((s === "any" || s === "innodb") && stored === adler()) ok = F_ZIP_ADLER;
+  if (ok < 0) {
+    reasons.push(
+      `checksum mismatch (stored ${hex32(stored)}, crc32 ${hex32(crc)}, adler32 ${
+        hex32(adler())
+      })`,
+    );
+  }
+  return reasons.length ? reasons.join("; ") : ok;
+}
+
+function judgeClassic(
+  buf: PageBuffer,
+  b: Uint8Array,
+  off: number,
+  size: number,
+  algo: ChecksumAlgorithm,
+  reasons: string[],
+): PageVerdict {
+  const lsnHead = be32(b, off + FIL_PAGE_LSN + 4);
+  const lsnTail = be32(b, off + size - 4);
+  if (lsnHead !== lsnTail) {
+    reasons.push(`LSN mismatch (header ${hex32(lsnHead)}, trailer ${hex32(lsnTail)})`);
+  }
+  const f1 = be32(b, off);
+  const f2 = be32(b, off + size - 8);
+  if (f1 === 0 && f2 === 0 && isZero(b, off, size, FIL_PAGE_FILE_FLUSH_LSN, 8)) {
+    return reasons.length ? reasons.join("; ") : F_ZERO;
+  }
+  let crcValue = -1;
+  const crc = () => {
+    if (crcValue < 0) {
+      crcValue = (buf.crc32c(off + FIL_PAGE_OFFSET, FIL_PAGE_FILE_FLUSH_LSN - FIL_PAGE_OFFSET) ^
+        buf.crc32c(off + FIL_PAGE_DATA, size - FIL_PAGE_DATA - 8)) >>> 0;
+    }
+    return crcValue;
+  };
+  const lsnHigh = be32(b, off + FIL_PAGE_LSN);
+  let ok = -1;
+  switch (algo.strict) {
+    case "crc32":
+      if (f1 === f2 && f1 === crc()) ok = F_CRC32;
+      break;
+    case "none":
+      if (f1 === BUF_NO_CHECKSUM_MAGIC && f2 === BUF_NO_CHECKSUM_MAGIC) ok = F_NONE;
+      break;
+    case "innodb":
+      if (
+        (f2 === lsnHigh || f2 === buf.innodbOld(off)) &&
+        (f1 === 0 || f1 === buf.innodbNew(off, size))
+      ) ok = F_INNODB;
+      break;
+    default:
+      ok = judgeAny(buf, off, size, f1, f2, lsnHigh, crc);
+  }
+  if (ok < 0) {
+    reasons.push(
+      `checksum mismatch (stored ${hex32(f1)}/${hex32(f2)}, crc32 ${hex32(crc())}, innodb ${
+        hex32(buf.innodbNew(off, size))
+      }/${hex32(buf.innodbOld(off))})`,
+    );
+  }
+  return reasons.length ? reasons.join("; ") : ok;
+}
+
+/** The server's non-strict rule: the trailer field and the head field may each match any flavour. */
+function judgeAny(
+  buf: PageBuffer,
+  off: number,
+  size: number,
+  f1: number,
+  f2: number,
+  lsnHigh: number,
+  crc: () => number,
+): number {
+  if (f1 === BUF_NO_CHECKSUM_MAGIC && f2 === BUF_NO_CHECKSUM_MAGIC) return F_NONE;
+  const isCrc = () => f1 === f2 && f1 === crc();
+  let flavour = -1;
+  if (f2 !== lsnHigh && f2 !== BUF_NO_CHECKSUM_MAGIC) {
+    if (isCrc()) flavour = F_CRC32;
+    else if (f2 === buf.innodbOld(off)) flavour = F_INNODB;
+    else return -1;
+  }
+  if (f1 === 0 || f1 === BUF_NO_CHECKSUM_MAGIC) return flavour < 0 ? F_INNODB : flavour;
+  if (flavour === F_CRC32 || isCrc()) return F_CRC32;
+  return f1 === buf.innodbNew(off, size) ? F_INNODB : -1;
+}

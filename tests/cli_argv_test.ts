@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { parseCommandLine } from "../lib/commands/argv.ts";
+import type { Command } from "../lib/commands/command.ts";
+import { UsageError } from "../lib/errors.ts";
+
+const fake: Command = {
+  name: "validate",
+  summary: "",
+  help: "",
+  usage: "[FILE ...]",
+  options: ["backup-dir", "innodb-checksum-algorithm", "page-corrupt-threshold", "force"],
+  run: () => Promise.resolve(0),
+};
+
+Deno.test("options may come before or after the command", () => {
+  const a = parseCommandLine(["--backup-dir=/x", "validate", "f.ibd"], 2);
+  const b = parseCommandLine(["validate", "--backup-dir", "/x", "f.ibd"], 2);
+  for (const p of [a, b]) {
+    assert.equal(p.command, "validate");
+    assert.deepEqual(p.args, ["f.ibd"]);
+    assert.equal(p.options.backupDir, "/x");
+  }
+});
+
+Deno.test("underscores and dashes are the same; --skip-X and --X=0 turn a switch off", () => {
+  const p = parseCommandLine(["validate", "--backup_dir=/y", "--skip-force", "--verbose=1"], 2);
+  assert.equal(p.options.backupDir, "/y");
+  assert.equal(p.options.force, false);
+  assert.equal(p.options.verbose, true);
+  assert.ok(p.given.has("force"));
+  assert.equal(parseCommandLine(["--force=off"], 2).options.force, false);
+});
+
+Deno.test("--compress=lz4 sets the method; integers are checked; --rename repeats", () => {
+  const p = parseCommandLine(
+    ["x", "--compress=lz4", "--threads", "3", "--rename", "a TO b", "--rename=c to d"],
+    2,
+  );
+  assert.equal(p.options.compress, true);
+  assert.equal(p.options.compressMethod, "lz4");
+  assert.equal(p.options.threads, 3);
+  assert.deepEqual(p.options.rename, ["a TO b", "c to d"]);
+  assert.throws(() => parseCommandLine(["--threads=many"], 2), /--threads needs a whole number/);
+});
+
+Deno.test("unknown options and missing values are one-line usage errors naming them", () => {
+  assert.throws(
+    () => parseCommandLine(["validate", "--bogus"], 2),
+    (e) => e instanceof UsageError && e.message === "unknown option '--bogus' (see ibvault --help)",
+  );
+  assert.throws(
+    () => parseCommandLine(["validate", "--backup-dir"], 2),
+    (e) => e instanceof UsageError && /--backup-dir needs a value/.test(e.message),
+  );
+  assert.throws(() => parseCommandLine(["--force=maybe"], 2), /--force takes no value/);
+});
+
+Deno.test("an option the command does not take is refused by name", () => {
+  const p = parseCommandLine(["validate", "--rename", "a to b"], 2);
+  assert.throws(() => p.checkApplies(fake), /--rename does not apply to validate/);
+  parseCommandLine(["validate", "--backup-dir=/d", "--json"], 2).checkApplies(fake);
+});
+
+Deno.test("--no-progress and --show-progress", () => {
+  assert.equal(parseCommandLine(["--no-progress"], 2).options.showProgress, false);
+  assert.equal(parseCommandLine(["--show-progress"], 2).options.showProgress, true);
+  assert.equal(parseCommandLine([], 2).options.showProgress, undefined);
+});
