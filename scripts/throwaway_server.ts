@@ -45,7 +45,8 @@ export interface ServerOptions {
   /**
    * Start on this existing data directory instead of creating one (e.g. after
    * `kill()` + `stop({ keepDatadir: true })`, to test crash recovery). The
-   * harness never removes a data directory it did not create.
+   * harness never removes a data directory it did not create. Pass the same
+   * `pageSize` (and `checksumAlgorithm`) the directory was created with.
    */
   datadir?: string;
   /** Milliseconds to wait for the server to accept connections (default 60000). */

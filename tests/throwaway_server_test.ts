@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { dirname } from "node:path";
 import { startServer } from "../scripts/throwaway_server.ts";
 
 async function exists(path: string): Promise<boolean> {
@@ -13,9 +14,9 @@ async function exists(path: string): Promise<boolean> {
 
 Deno.test("throwaway server: starts, stores names encoded, stops and cleans up", async () => {
   const srv = await startServer();
-  let datadir = srv.datadir;
+  const datadir = srv.datadir;
+  const rundir = dirname(srv.socket);
   try {
-    datadir = srv.datadir;
     await srv.query(
       "CREATE DATABASE `weird db`; CREATE TABLE `weird db`.`àbc` (id INT PRIMARY KEY)",
     );
@@ -28,6 +29,8 @@ Deno.test("throwaway server: starts, stores names encoded, stops and cleans up",
     await srv.stop();
   }
   assert.equal(await exists(datadir), false);
+  assert.equal(await exists(rundir), false);
+  await srv.stop(); // a second stop is harmless
 });
 
 Deno.test("throwaway server: TCP user, keepDatadir, page size and checksum options", async () => {

@@ -14,7 +14,12 @@ import type { DatabaseRecord, EntryRecord, ServerFacts, TableRecord } from "../i
 import { encodeFilename } from "../names/filename.ts";
 import { quoteIdentifier, quoteTable } from "../names/quote.ts";
 import { crc32c } from "../kernels/mod.ts";
-import { IoError, ServerError } from "../errors.ts";
+import { CorruptionError, IoError, ServerError } from "../errors.ts";
+import type { ChecksumAlgorithm } from "../innodb/algorithm.ts";
+import { allocPageBuffer, type PageBuffer } from "../innodb/checksum_kernels.ts";
+import { type SpaceInfo, spaceInfoFromPage0 } from "../innodb/flags.ts";
+import { FSP_SPACE_FLAGS, UNIV_PAGE_SIZE_MAX } from "../innodb/layout.ts";
+import { checkPages, emptyRange } from "../innodb/page_range.ts";
 import { queryRows } from "./facts.ts";
 import { permissionError, type SelectedTable } from "./tables.ts";
 
@@ -78,14 +83,24 @@ export interface TtsExport {
 const DEFAULT_CHUNK = 1 << 20;
 
 /** `SHOW CREATE TABLE` of one table. */
-export async function showCreateTable(conn: Connection, db: string, table: string): Promise<string> {
-  const rows = await queryRows<Record<string, string>>(conn, `SHOW CREATE TABLE ${quoteTable(db, table)}`);
+export async function showCreateTable(
+  conn: Connection,
+  db: string,
+  table: string,
+): Promise<string> {
+  const rows = await queryRows<Record<string, string>>(
+    conn,
+    `SHOW CREATE TABLE ${quoteTable(db, table)}`,
+  );
   return String(rows[0]?.["Create Table"] ?? "");
 }
 
 /** `SHOW CREATE DATABASE` of one database. */
 export async function showCreateDatabase(conn: Connection, db: string): Promise<string> {
-  const rows = await queryRows<Record<string, string>>(conn, `SHOW CREATE DATABASE ${quoteIdentifier(db)}`);
+  const rows = await queryRows<Record<string, string>>(
+    conn,
+    `SHOW CREATE DATABASE ${quoteIdentifier(db)}`,
+  );
   return String(rows[0]?.["Create Database"] ?? "");
 }
 
@@ -101,7 +116,9 @@ export function tableEntryPaths(t: SelectedTable): string[] {
 
 function describe(tables: SelectedTable[]): string {
   const names = tables.map((t) => quoteTable(t.database, t.name));
-  return names.length <= 3 ? names.join(", ") : `${names.slice(0, 3).join(", ")} and ${names.length - 3} more`;
+  return names.length <= 3
+    ? names.join(", ")
+    : `${names.slice(0, 3).join(", ")} and ${names.length - 3} more`;
 }
 
 /**
@@ -356,7 +373,10 @@ export async function* streamFile(
     throw fsError(err, path, datadir, "open");
   }
   try {
-    const bufs = [new Uint8Array(Math.min(chunkSize, size)), new Uint8Array(Math.min(chunkSize, size))];
+    const bufs = [
+      new Uint8Array(Math.min(chunkSize, size)),
+      new Uint8Array(Math.min(chunkSize, size)),
+    ];
     let pos = 0;
     let which = 0;
     const readAt = async (buf: Uint8Array, at: number): Promise<Uint8Array> => {
@@ -389,4 +409,81 @@ export async function* streamFile(
   } finally {
     await fh.close().catch(() => {});
   }
+}
+
+/** Settings of {@link pageChecker}. */
+export interface PageCheckOptions {
+  /** How classic pages are judged (from the server's innodb_checksum_algorithm). */
+  algorithm: ChecksumAlgorithm;
+  /** Stop at this many corrupt pages in one file (the error lists them). Default 1. */
+  threshold?: number;
+  /** Human table name per entry path, for messages. */
+  describe?: (path: string) => string;
+}
+
+/**
+ * A {@link PageCheck} that judges every page of an `.ibd` stream as it passes
+ * (page size and format from page 0), with the validator's page verdicts. A
+ * corrupt page, or a file that is not a whole number of pages, is a
+ * CorruptionError naming the file, the table and the page. One instance checks
+ * one entry at a time (it owns one page buffer).
+ */
+export function pageChecker(opts: PageCheckOptions): PageCheck {
+  const threshold = Math.max(1, opts.threshold ?? 1);
+  let buf: PageBuffer | undefined;
+  return (entry) => ({
+    ...entry,
+    data: (async function* () {
+      const cap = DEFAULT_CHUNK + UNIV_PAGE_SIZE_MAX;
+      buf ??= allocPageBuffer(cap);
+      const where = opts.describe ? `${entry.path} (${opts.describe(entry.path)})` : entry.path;
+      let space: SpaceInfo | undefined;
+      let fill = 0;
+      let pageNo = 0;
+      const result = emptyRange();
+      const judge = () => {
+        if (!space) {
+          if (fill < FSP_SPACE_FLAGS + 4) return;
+          try {
+            space = spaceInfoFromPage0(buf!.bytes.subarray(0, fill));
+          } catch (err) {
+            throw new CorruptionError(`${where}: page 0: ${(err as Error).message}`);
+          }
+        }
+        const size = space.physicalSize;
+        const count = Math.floor(fill / size);
+        if (count === 0) return;
+        checkPages(buf!, 0, count, pageNo, space, opts.algorithm, threshold, result);
+        if (result.corrupt.length >= threshold) {
+          const pages = result.corrupt.map((c) => `page ${c.page}: ${c.reason}`).join("; ");
+          throw new CorruptionError(`${where}: corrupt page in the source: ${pages}`);
+        }
+        pageNo += count;
+        const used = count * size;
+        buf!.bytes.copyWithin(0, used, fill);
+        fill -= used;
+      };
+      for await (const chunk of entry.data) {
+        let i = 0;
+        while (i < chunk.length) {
+          const take = Math.min(cap - fill, chunk.length - i);
+          buf.bytes.set(chunk.subarray(i, i + take), fill);
+          fill += take;
+          i += take;
+          judge();
+        }
+        yield chunk;
+      }
+      if (result.corrupt.length > 0) {
+        const pages = result.corrupt.map((c) => `page ${c.page}: ${c.reason}`).join("; ");
+        throw new CorruptionError(`${where}: corrupt page in the source: ${pages}`);
+      }
+      if (fill > 0) {
+        throw new CorruptionError(
+          `${where}: size is not a whole number of ${space?.physicalSize ?? "?"}-byte pages ` +
+            `(${fill} bytes left after page ${pageNo - 1})`,
+        );
+      }
+    })(),
+  });
 }

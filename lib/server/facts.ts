@@ -14,7 +14,11 @@ import { ServerError } from "../errors.ts";
 export type Flavor = ServerFacts["flavor"];
 
 /** Run a query and return its rows, turning a driver error into a ServerError. */
-export async function queryRows<T>(conn: Connection, sql: string, values?: unknown[]): Promise<T[]> {
+export async function queryRows<T>(
+  conn: Connection,
+  sql: string,
+  values?: unknown[],
+): Promise<T[]> {
   try {
     const [rows] = await conn.query(sql, values);
     return rows as T[];

@@ -18,9 +18,9 @@ import {
   listTableRows,
   type PartitionRow,
   SYSTEM_DATABASES,
+  type TableRow,
   tablespaceKey,
   tablespaceName,
-  type TableRow,
 } from "./facts.ts";
 
 /** A table that will be backed up. */
