@@ -60,9 +60,8 @@ Deno.test("xxhash32: matches the content checksum of lz4 CLI frames", async () =
 async function lz4Cli(data: Uint8Array): Promise<Uint8Array> {
   const p = new Deno.Command("lz4", { args: ["-1", "-c"], stdin: "piped", stdout: "piped" }).spawn();
   const w = p.stdin.getWriter();
-  await w.write(data);
-  await w.close();
-  const { stdout } = await p.output();
+  const writing = w.write(data).then(() => w.close());
+  const [{ stdout }] = await Promise.all([p.output(), writing]);
   return stdout;
 }
 

@@ -122,9 +122,8 @@ function unframe(f: Uint8Array): Uint8Array {
 async function run(args: string[], input: Uint8Array): Promise<Uint8Array> {
   const p = new Deno.Command("lz4", { args, stdin: "piped", stdout: "piped" }).spawn();
   const w = p.stdin.getWriter();
-  await w.write(input);
-  await w.close();
-  const { code, stdout } = await p.output();
+  const writing = w.write(input).then(() => w.close());
+  const [{ code, stdout }] = await Promise.all([p.output(), writing]);
   assert.equal(code, 0, `lz4 ${args.join(" ")}`);
   return stdout;
 }

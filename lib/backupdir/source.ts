@@ -11,11 +11,16 @@ import type { FoundFile } from "./walk.ts";
 /** Read size used for file content. */
 export const READ_SIZE = 1 << 20;
 
-/** The content of `file` as a stream of buffers of at most `readSize` bytes. */
+/**
+ * The content of `file` as a stream of buffers of at most `readSize` bytes; with
+ * `reuse`, one buffer is refilled for every read (the consumer must be done with
+ * a buffer when it asks for the next).
+ */
 export async function* readFileChunks(
   file: string,
   readSize = READ_SIZE,
   expected?: number,
+  reuse = false,
 ): AsyncGenerator<Uint8Array> {
   let fh;
   try {
@@ -23,6 +28,7 @@ export async function* readFileChunks(
   } catch (e) {
     throw new IoError(`cannot open ${file}: ${(e as Error).message}`);
   }
+  let shared: Uint8Array | undefined;
   try {
     let pos = 0;
     for (;;) {
@@ -34,7 +40,7 @@ export async function* readFileChunks(
         if (bytesRead > 0) yield probe;
         return;
       }
-      const buf = new Uint8Array(want);
+      const buf = reuse ? (shared ??= new Uint8Array(readSize)).subarray(0, want) : new Uint8Array(want);
       let got = 0;
       while (got < want) {
         const { bytesRead } = await fh.read(buf, got, want - got, pos + got);
@@ -64,7 +70,7 @@ export async function* directoryEntries(
       path: f.path,
       size: f.size,
       mode: f.mode,
-      data: readFileChunks(join(root, ...f.path.split("/")), READ_SIZE, f.size),
+      data: readFileChunks(join(root, ...f.path.split("/")), READ_SIZE, f.size, true),
     };
   }
 }

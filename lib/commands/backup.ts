@@ -10,9 +10,9 @@ import type { Command, CommandContext } from "./command.ts";
 import type { Options } from "./options.ts";
 import { IoError, UsageError } from "../errors.ts";
 import type { FileEntry } from "../entry.ts";
-import { MANIFEST_FILE, type Manifest, type ServerFacts } from "../image/manifest.ts";
+import { type Manifest, MANIFEST_FILE, type ServerFacts } from "../image/manifest.ts";
 import { VERSION } from "../version.ts";
-import { compileTableFilter } from "../names/filter.ts";
+import { compileTableFilter, type TableFilter } from "../names/filter.ts";
 import { decodeArgument } from "../names/charset.ts";
 import { quoteTable } from "../names/quote.ts";
 import { parseAlgorithm } from "../innodb/algorithm.ts";
@@ -68,13 +68,18 @@ export function tableLabel(database: string, name: string): string {
   return quoteTable(database, name);
 }
 
+/** The table selection of the command line: the filter and the expressions as decoded. */
+export interface SelectionSpec {
+  filter: TableFilter;
+  include?: string;
+  exclude?: string;
+}
+
 /**
- * Connect, read the server facts and select the tables, reporting skips. Throws
- * UsageError when the selection is empty (naming the expressions) or, with
- * `--strict`, when a table had to be skipped. The caller ends `conn`.
+ * Decode (--default-character-set) and compile --include-tables/--exclude-tables;
+ * an invalid expression is a UsageError quoting it. Runs before anything is touched.
  */
-export async function planBackup(ctx: CommandContext): Promise<BackupPlan> {
-  const o = ctx.options;
+export function selectionSpec(o: Options): SelectionSpec {
   const cs = o.defaultCharacterSet;
   const include = o.includeTables === undefined
     ? undefined
@@ -82,7 +87,17 @@ export async function planBackup(ctx: CommandContext): Promise<BackupPlan> {
   const exclude = o.excludeTables === undefined
     ? undefined
     : decodeArgument(o.excludeTables, cs, "--exclude-tables");
-  const filter = compileTableFilter({ include, exclude });
+  return { filter: compileTableFilter({ include, exclude }), include, exclude };
+}
+
+/**
+ * Connect, read the server facts and select the tables, reporting skips. Throws
+ * UsageError when the selection is empty (naming the expressions) or, with
+ * `--strict`, when a table had to be skipped. The caller ends `conn`.
+ */
+export async function planBackup(ctx: CommandContext, spec: SelectionSpec): Promise<BackupPlan> {
+  const o = ctx.options;
+  const { filter, include, exclude } = spec;
   const conn = await connect(o);
   try {
     const facts = await readServerFacts(conn, { datadir: o.datadir });
@@ -147,7 +162,12 @@ export async function openExport(
       describe: (p) => names.get(p) ?? p,
     }),
     onProgress: (bytes) =>
-      ctx.report.progress({ label: "backup", done: bytes, total: total || undefined, unit: "bytes" }),
+      ctx.report.progress({
+        label: "backup",
+        done: bytes,
+        total: total || undefined,
+        unit: "bytes",
+      }),
     onLock: (event, tables, ms) => {
       const what = tables.length === 1
         ? tableLabel(tables[0].database, tables[0].name)
@@ -232,7 +252,9 @@ export function finish(
     `backed up ${summary.tables} table(s), ${formatBytes(bytes)} in ` +
       `${summary.seconds.toFixed(2)} s to ${destination}; tables locked ` +
       `${summary.lockSeconds.toFixed(3)} s` +
-      (ctx.options.lockPerTable ? ` in all, longest ${summary.longestLockSeconds.toFixed(3)} s` : ""),
+      (ctx.options.lockPerTable
+        ? ` in all, longest ${summary.longestLockSeconds.toFixed(3)} s`
+        : ""),
   );
   if (ctx.options.json) ctx.printJson(summary);
   return summary;
@@ -273,12 +295,13 @@ export async function writeEntriesToDir(
 export async function runBackup(ctx: CommandContext): Promise<number> {
   const o = ctx.options;
   if (!o.backupDir) throw new UsageError("backup needs --backup-dir=DIR");
+  const spec = selectionSpec(o);
   const started = performance.now();
   const root = await prepareDestination(o.backupDir, o.force);
   // With --force into an old backup, its manifest goes first: until the new one is
   // written, the directory must not look like a complete backup.
   await rm(join(root, MANIFEST_FILE), { force: true });
-  const plan = await planBackup(ctx);
+  const plan = await planBackup(ctx, spec);
   let source: TtsExport | undefined;
   try {
     source = await openExport(ctx, plan);
@@ -287,9 +310,12 @@ export async function runBackup(ctx: CommandContext): Promise<number> {
     const manifest = buildManifest(plan, source, o, source.records);
     const json = new TextEncoder().encode(JSON.stringify(manifest, null, 1) + "\n");
     try {
-      await writeAtomically(join(root, MANIFEST_FILE), (async function* () {
-        yield json;
-      })());
+      await writeAtomically(
+        join(root, MANIFEST_FILE),
+        (async function* () {
+          yield json;
+        })(),
+      );
     } catch (err) {
       throw sinkError(err, `writing ${join(root, MANIFEST_FILE)}`);
     }

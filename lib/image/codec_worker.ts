@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { type CodecKeys, decodeRecord, encodeRecord, importCodecKeys } from "./chunk_codec.ts";
-import type { CodecJob, CodecReply, CodecWorkerData } from "./codec_pool.ts";
+import { type CodecJob, type CodecReply, type CodecWorkerData, ownedBuffer } from "./codec_pool.ts";
 
 const init = workerData as CodecWorkerData;
 const keysReady: Promise<CodecKeys | undefined> = init.enc && init.mac
@@ -16,11 +16,17 @@ async function handle(job: CodecJob): Promise<CodecReply> {
   const keys = await keysReady;
   try {
     if (job.op === "encode") {
-      const r = await encodeRecord(job.rec, job.data, init.compress, keys);
-      return { id: job.id, ok: true, data: r.record, compressed: false, rawCrc: r.rawCrc };
+      const r = await encodeRecord(job.rec, new Uint8Array(job.data), init.compress, keys);
+      return { id: job.id, ok: true, data: ownedBuffer(r.record), compressed: false, rawCrc: r.rawCrc };
     }
-    const d = await decodeRecord(job.hdr, job.data, job.rec, job.mode, keys);
-    return { id: job.id, ok: true, data: d.data, compressed: d.compressed, rawCrc: d.rawCrc };
+    const d = await decodeRecord(
+      new Uint8Array(job.hdr),
+      new Uint8Array(job.data),
+      job.rec,
+      job.mode,
+      keys,
+    );
+    return { id: job.id, ok: true, data: ownedBuffer(d.data), compressed: d.compressed, rawCrc: d.rawCrc };
   } catch (e) {
     const err = e as Error;
     return { id: job.id, ok: false, errorName: err.name, message: err.message };
@@ -29,7 +35,7 @@ async function handle(job: CodecJob): Promise<CodecReply> {
 
 parentPort!.on("message", (job: CodecJob) => {
   handle(job).then((reply) => {
-    if (reply.ok) parentPort!.postMessage(reply, [reply.data.buffer as ArrayBuffer]);
+    if (reply.ok) parentPort!.postMessage(reply, [reply.data]);
     else parentPort!.postMessage(reply);
   });
 });

@@ -4,7 +4,7 @@
  * stdout is written with backpressure.
  */
 import { rm, stat } from "node:fs/promises";
-import process from "node:process";
+import { read as fsRead, writeSync } from "node:fs";
 import { IoError, UsageError } from "../errors.ts";
 import { readFileChunks } from "../backupdir/source.ts";
 import { PART_SUFFIX, writeAtomically } from "../backupdir/sink.ts";
@@ -20,28 +20,40 @@ export function imageName(arg: string): string {
 /** The bytes of image `arg` (a file, or `-` for stdin), in order. */
 export async function* imageBytes(arg: string): AsyncGenerator<Uint8Array> {
   if (arg === "-") {
-    for await (const b of process.stdin as AsyncIterable<Uint8Array>) yield b;
-    return;
+    // fd 0 read into our own buffers: no read-ahead beyond one buffer, no reuse surprises.
+    for (;;) {
+      const buf = new Uint8Array(IMAGE_READ);
+      const n = await new Promise<number>((resolve, reject) =>
+        fsRead(0, buf, 0, buf.length, null, (e, bytes) => {
+          if (!e) resolve(bytes);
+          else if ((e as NodeJS.ErrnoException).code === "EAGAIN") setTimeout(() => resolve(-1), 5);
+          else reject(new IoError(`cannot read stdin: ${e.message}`));
+        })
+      );
+      if (n === 0) return;
+      if (n > 0) yield buf.subarray(0, n);
+    }
   }
   yield* readFileChunks(arg, IMAGE_READ);
 }
 
 async function writeStdout(bytes: AsyncIterable<Uint8Array>): Promise<number> {
+  // Synchronous writes to fd 1: a full pipe blocks this thread (workers carry on), which is
+  // the backpressure that keeps memory bounded.
   let n = 0;
-  const out = process.stdout;
   for await (const b of bytes) {
-    n += b.length;
-    if (!out.write(b)) {
-      await new Promise<void>((resolve, reject) => {
-        const done = (e?: Error) => {
-          out.off("drain", done);
-          out.off("error", done);
-          e ? reject(new IoError(`cannot write to stdout: ${e.message}`)) : resolve();
-        };
-        out.on("drain", () => done());
-        out.on("error", done);
-      });
+    let off = 0;
+    while (off < b.length) {
+      try {
+        off += writeSync(1, b, off, b.length - off);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EAGAIN") {
+          throw new IoError(`cannot write to stdout: ${(e as Error).message}`);
+        }
+        await new Promise((r) => setTimeout(r, 2));
+      }
     }
+    n += b.length;
   }
   return n;
 }

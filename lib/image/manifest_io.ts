@@ -40,7 +40,7 @@ export async function writeManifest(dir: string, manifest: Manifest): Promise<vo
 /** CRC-32C of a file, 8 hex digits. */
 export async function fileCrc32c(file: string): Promise<string> {
   let c = 0;
-  for await (const b of readFileChunks(file)) c = crc32c(b, c);
+  for await (const b of readFileChunks(file, 1 << 20, undefined, true)) c = crc32c(b, c);
   return (c >>> 0).toString(16).padStart(8, "0");
 }
 

@@ -113,7 +113,7 @@ export async function openImage(
     mac = k.mac;
   }
   const pool = new CodecPool(opts.threads, { compress: false, enc, mac });
-  const readAhead = Math.max(4, pool.threads * 6);
+  const readAhead = Math.max(4, pool.threads * 3);
   const queue: Item[] = [];
   let stage1Done = false;
 

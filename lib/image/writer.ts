@@ -62,7 +62,7 @@ export async function* writeImage(
     mac = k.mac;
   }
   const pool = new CodecPool(opts.threads, { compress: opts.compress, enc, mac });
-  const maxInFlight = Math.max(4, pool.threads * 6);
+  const maxInFlight = Math.max(4, pool.threads * 3);
   // Records in submission order; a `done` item marks the end of an entry.
   type Item = { p: Promise<{ data: Uint8Array; rawCrc: number }>; len: number } | {
     done: { path: string; size: number };

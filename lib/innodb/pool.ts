@@ -46,7 +46,6 @@ export class ValidatePool {
       for (const [id, done] of slot.pending) done({ id, error: `worker failed: ${err.message}` });
       slot.pending.clear();
     });
-    worker.unref();
     return slot;
   }
 

@@ -17,7 +17,9 @@ let fd = -1;
 
 function handle(t: RangeTask): WorkerReply {
   try {
-    if (!buf || buf.length < t.length) buf = allocPageBuffer(Math.max(t.length, 1 << 20), t.kernels);
+    if (!buf || buf.length < t.length) {
+      buf = allocPageBuffer(Math.max(t.length, 1 << 20), t.kernels);
+    }
     if (fdPath !== t.path) {
       if (fd >= 0) fs.closeSync(fd);
       fd = -1;

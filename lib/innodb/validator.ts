@@ -77,9 +77,12 @@ function prepare(input: ValidateInput): Prepared {
   });
   let fd = -1;
   try {
+    // stat before open: opening a FIFO would block until a writer appears.
+    const pre = fs.statSync(input.path);
+    if (pre.isDirectory()) return fail("is a directory, not a file");
+    if (!pre.isFile()) return fail("not a regular file (FIFO, socket or device)");
     fd = fs.openSync(input.path, "r");
     const st = fs.fstatSync(fd);
-    if (st.isDirectory()) return fail("is a directory, not a file");
     if (!st.isFile()) return fail("not a regular file");
     const size = st.size;
     if (size === 0) return fail("empty file (0 bytes): not an InnoDB tablespace");
@@ -93,6 +96,9 @@ function prepare(input: ValidateInput): Prepared {
       space = spaceInfoFromPage0(head);
     } catch (err) {
       return fail(`page 0 has invalid tablespace flags: ${(err as Error).message}`, size);
+    }
+    if (size < space.physicalSize) {
+      return fail(`file too small (${size} bytes) for one ${space.physicalSize}-byte page`, size);
     }
     const report = errorReport(input, "", size);
     report.status = "valid";
@@ -210,7 +216,11 @@ export async function validateFiles(
           mergeRange(file.result, reply.result);
           if (reply.short) {
             file.stopped = true;
-            file.report = errorReport(file.input, "file shrank while being read", file.report.bytes);
+            file.report = errorReport(
+              file.input,
+              "file shrank while being read",
+              file.report.bytes,
+            );
           } else if (file.result.corrupt.length >= threshold) {
             file.stopped = true;
             file.result.corrupt.sort((a, b) => a.page - b.page);

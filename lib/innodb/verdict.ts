@@ -177,9 +177,7 @@ function judgeZip(
   else if ((s === "any" || s === "innodb") && stored === adler()) ok = F_ZIP_ADLER;
   if (ok < 0) {
     reasons.push(
-      `checksum mismatch (stored ${hex32(stored)}, crc32 ${hex32(crc)}, adler32 ${
-        hex32(adler())
-      })`,
+      `checksum mismatch (stored ${hex32(stored)}, crc32 ${hex32(crc)}, adler32 ${hex32(adler())})`,
     );
   }
   return reasons.length ? reasons.join("; ") : ok;

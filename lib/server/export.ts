@@ -149,13 +149,23 @@ export async function openTtsExport(opts: ExportOptions): Promise<TtsExport> {
   opts.signal?.addEventListener("abort", onAbort, { once: true });
 
   const check = () => {
-    if (closed && !completed) throw new ServerError("export stopped: tables were unlocked");
     opts.signal?.throwIfAborted();
     if (lost && locked.length > 0) {
       throw new ServerError(
         `connection to the server lost while ${describe(locked)} were locked ` +
           `(${lost.message}): the server released the lock, so the copy is not consistent`,
       );
+    }
+    if (closed && !completed) throw new ServerError("export stopped: tables were unlocked");
+  };
+
+  /** After a failure while tables are locked: is the connection still there? */
+  const probe = async () => {
+    if (lost || locked.length === 0) return;
+    try {
+      await conn.query("DO 0");
+    } catch (err) {
+      onLost(err);
     }
   };
 
@@ -261,7 +271,7 @@ export async function openTtsExport(opts: ExportOptions): Promise<TtsExport> {
     });
 
   function entryOf(path: string, size: number): FileEntry {
-    let entry: FileEntry = { path, size, mode: 0o640, data: readFile(path, size) };
+    let entry: FileEntry = { path, size, mode: 0o640, data: guarded(readFile(path, size)) };
     if (path.endsWith(".ibd") && opts.checkPages) entry = opts.checkPages(entry);
     if (!wantCrc) return entry;
     const inner = entry.data;
@@ -288,6 +298,19 @@ export async function openTtsExport(opts: ExportOptions): Promise<TtsExport> {
     }
   }
 
+  /** The data of an entry; a failure is first checked against a lost connection. */
+  async function* guarded(data: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    try {
+      yield* data;
+    } catch (err) {
+      if (err instanceof IoError) {
+        await probe();
+        check();
+      }
+      throw err;
+    }
+  }
+
   async function* generate(): AsyncGenerator<FileEntry> {
     try {
       if (opts.lockPerTable) {
@@ -310,6 +333,12 @@ export async function openTtsExport(opts: ExportOptions): Promise<TtsExport> {
         await unlock();
       }
       completed = true;
+    } catch (err) {
+      if (err instanceof IoError) {
+        await probe();
+        check();
+      }
+      throw err;
     } finally {
       await close();
     }
@@ -338,15 +367,18 @@ async function fileSize(path: string, datadir: string): Promise<number> {
   try {
     return (await stat(path)).size;
   } catch (err) {
-    throw fsError(err, path, datadir, "stat");
+    throw await fsError(err, path, datadir, "stat");
   }
 }
 
-function fsError(err: unknown, path: string, datadir: string, what: string): IoError {
+async function fsError(
+  err: unknown,
+  path: string,
+  datadir: string,
+  what: string,
+): Promise<IoError> {
   const code = (err as { code?: string }).code;
-  if (code === "EACCES" || code === "EPERM") {
-    return permissionError(path, datadir, what === "open" ? "read (r)" : "search (x)");
-  }
+  if (code === "EACCES" || code === "EPERM") return await permissionError(path, datadir);
   if (code === "ENOENT") {
     return new IoError(`${path} does not exist (the server did not write it during the export)`);
   }
@@ -370,7 +402,7 @@ export async function* streamFile(
   try {
     fh = await open(path, "r");
   } catch (err) {
-    throw fsError(err, path, datadir, "open");
+    throw await fsError(err, path, datadir, "open");
   }
   try {
     const bufs = [
@@ -387,7 +419,7 @@ export async function* streamFile(
         try {
           ({ bytesRead: n } = await fh!.read(buf, got, want - got, at + got));
         } catch (err) {
-          throw fsError(err, path, datadir, "read");
+          throw await fsError(err, path, datadir, "read");
         }
         if (n === 0) {
           throw new IoError(`${path}: file ended at byte ${at + got}, expected ${size} bytes`);

@@ -5,7 +5,7 @@
  * data directory) or skipped with the reason. Partitioned tables are taken whole or
  * skipped whole.
  */
-import { stat } from "node:fs/promises";
+import { access, constants, stat } from "node:fs/promises";
 import process from "node:process";
 import type { Connection } from "mysql2/promise";
 import type { ServerFacts } from "../image/manifest.ts";
@@ -196,7 +196,7 @@ export async function checkTableFiles(
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code === "ENOENT") missing = `its data file ${path} does not exist`;
-        else if (code === "EACCES") throw permissionError(path, datadir, "search (x)");
+        else if (code === "EACCES") throw await permissionError(path, datadir);
         else throw new IoError(`cannot stat ${path}: ${(err as Error).message}`, { cause: err });
       }
       if (missing) break;
@@ -207,13 +207,28 @@ export async function checkTableFiles(
   return { tables, skipped };
 }
 
-/** The IoError for a data directory path ibvault lacks permission on. */
-export function permissionError(path: string, datadir: string, needed: string): IoError {
-  const who = process.getuid ? ` (ibvault runs as uid ${process.getuid()})` : "";
-  return new IoError(
-    `permission denied on ${path}: ibvault reads the data directory ${datadir} and needs ` +
-      `${needed} permission there${who}; run it as the server's user or grant read access`,
-  );
+/**
+ * The IoError for a data directory path ibvault lacks permission on: it names the
+ * first directory on the way that cannot be searched, or the file that cannot be
+ * read, and the user ibvault runs as.
+ */
+export async function permissionError(path: string, datadir: string): Promise<IoError> {
+  const who = process.getuid ? ` for uid ${process.getuid()}` : "";
+  const hint = "run ibvault as the server's user, or grant it read access to the data directory";
+  const parts = path.slice(datadir.length + 1).split("/");
+  let dir = datadir;
+  for (let i = -1; i < parts.length - 1; i++) {
+    if (i >= 0) dir += `/${parts[i]}`;
+    try {
+      await access(dir, constants.R_OK | constants.X_OK);
+    } catch {
+      return new IoError(
+        `permission denied: directory ${dir} of the data directory is not readable and ` +
+          `searchable (r-x)${who}; ${hint}`,
+      );
+    }
+  }
+  return new IoError(`permission denied: ${path} is not readable (r)${who}; ${hint}`);
 }
 
 /**
