@@ -16,8 +16,7 @@ import { applyOptionFiles } from "./lib/commands/option_merge.ts";
 /** Run ibvault with these arguments; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
-  let reportError: (m: string) => void = (m) =>
-    void process.stderr.write(`ibvault: ERROR: ${m}\n`);
+  let reportError: (m: string) => void = (m) => void process.stderr.write(`ibvault: ERROR: ${m}\n`);
   const onSignal = (sig: string) => {
     if (controller.signal.aborted) process.exit(130);
     reportError(`interrupted by ${sig}: cleaning up (press again to quit at once)`);

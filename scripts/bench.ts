@@ -3,9 +3,10 @@
  * InnoDB checksum, xxHash32, Adler-32 and LZ4 blocks against the lz4 CLI, and AES-256-CBC when
  * lib/image/aes.ts exists. Prints MB/s (10^6 bytes/s) and ratios; never fails on timing.
  *
- * Usage: deno run -A scripts/bench.ts [--mib=N]
- * Data: the legacy tablespaces in ../shared/ibd-legacy (repeated) plus generated pages, so LZ4
- * sees realistic, semi-compressible input. Scratch files go to .bench/ (git-ignored).
+ * Usage: deno run -A scripts/bench.ts [--mib=N] [--file=PATH]
+ * Data: PATH (e.g. concatenated .ibd files of a data directory), else the non-empty pages of the
+ * legacy tablespaces in ../shared/ibd-legacy (repeated) plus generated pages, so LZ4 sees
+ * semi-compressible input. Scratch files go to .bench/ (git-ignored).
  */
 
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
@@ -137,29 +138,47 @@ async function twoWorkers(data: Uint8Array): Promise<number> {
   const wall = performance.now() - t;
   for (const w of workers) await w.terminate();
   const each = times.map((ms) => (half.length * rounds) / (ms * 1000));
-  line("crc32c 16 KiB pages, 2 workers", (2 * half.length * rounds) / (wall * 1000),
-    `total (each ${each.map(Math.round).join(" / ")})`);
+  line(
+    "crc32c 16 KiB pages, 2 workers",
+    (2 * half.length * rounds) / (wall * 1000),
+    `total (each ${each.map(Math.round).join(" / ")})`,
+  );
   return 0;
 }
 
 async function main(): Promise<void> {
   const mibArg = Deno.args.find((a) => a.startsWith("--mib="));
-  const size = (mibArg ? Number(mibArg.slice(6)) : 64) << 20;
-  const data = testData(size);
+  const fileArg = Deno.args.find((a) => a.startsWith("--file="));
+  let size = (mibArg ? Number(mibArg.slice(6)) : 64) << 20;
+  let data: Uint8Array;
+  if (fileArg) {
+    const file = Deno.readFileSync(fileArg.slice(7));
+    size = Math.min(size, Math.floor(file.length / PAGE) * PAGE);
+    data = file.subarray(0, size);
+  } else {
+    data = testData(size);
+  }
   const k = kernels();
   const ptr = alloc(size);
   view(ptr, size).set(data);
-  console.log(`ibvault kernel bench: ${size >> 20} MiB of tablespace-like data\n`);
+  const what = fileArg ? fileArg.slice(7) : "tablespace-like data";
+  console.log(`ibvault kernel bench: ${(size / 2 ** 20).toFixed(1)} MiB of ${what}\n`);
 
   // Checksums.
   const crcPages = rate(size, perPage(ptr, size, (p) => crc32cAt(p, PAGE)));
   line("crc32c 16 KiB pages (fold)", crcPages, "target 5,000; innochecksum 6,300 (notes)");
-  line("crc32c 16 KiB pages (slicing-16)", rate(size, perPage(ptr, size, (p) =>
-    k.crc32cSliced(p, PAGE, 0))), "the table method, for reference");
+  line(
+    "crc32c 16 KiB pages (slicing-16)",
+    rate(size, perPage(ptr, size, (p) => k.crc32cSliced(p, PAGE, 0))),
+    "the table method, for reference",
+  );
   line("crc32c one long buffer (fold)", rate(size, () => crc32cAt(ptr, size)));
   await twoWorkers(data);
-  line("innodb legacy checksum, pages", rate(size, perPage(ptr, size, (p) =>
-    innodbChecksumNewAt(p, PAGE))), "serial fold chain (as in InnoDB)");
+  line(
+    "innodb legacy checksum, pages",
+    rate(size, perPage(ptr, size, (p) => innodbChecksumNewAt(p, PAGE))),
+    "serial fold chain (as in InnoDB)",
+  );
   line("xxhash32 one long buffer", rate(size, () => xxhash32At(ptr, size)), "target 2,700");
   line("xxhash32 16 KiB pages", rate(size, perPage(ptr, size, (p) => xxhash32At(p, PAGE))));
   line("adler32 one long buffer", rate(size, () => k.adler32(ptr, size, 1)));
@@ -173,8 +192,14 @@ async function main(): Promise<void> {
     sizes.length = 0;
     for (let i = 0; i < blocks; i++) {
       const n = Math.min(BLOCK, size - i * BLOCK);
-      sizes.push(lz4CompressBlockAt(ptr + i * BLOCK, n, dst + i * lz4CompressBound(BLOCK),
-        lz4CompressBound(BLOCK)));
+      sizes.push(
+        lz4CompressBlockAt(
+          ptr + i * BLOCK,
+          n,
+          dst + i * lz4CompressBound(BLOCK),
+          lz4CompressBound(BLOCK),
+        ),
+      );
     }
   };
   const out = alloc(size);
@@ -193,16 +218,25 @@ async function main(): Promise<void> {
     timeCommand("lz4", args);
     return Math.min(...[0, 1, 2].map(() => timeCommand("lz4", args)));
   };
-  const cliC = size / (cli(["-1", "-q", "-f", "--no-frame-crc", ".bench/data.bin",
-    ".bench/data.lz4"]) * 1000);
+  const cliC = size /
+    (cli(["-1", "-q", "-f", "--no-frame-crc", ".bench/data.bin", ".bench/data.lz4"]) * 1000);
   const cliSize = Deno.statSync(".bench/data.lz4").size;
   const cliD = size / (cli(["-d", "-q", "-f", ".bench/data.lz4", ".bench/data.out"]) * 1000);
-  line("lz4 compress (4 MiB blocks)", cMBs, `lz4 -1 CLI ${fmt(cliC).trim()}: ratio ${
-    (cMBs / cliC).toFixed(2)}x (target 0.6x)`);
-  console.log(`${"lz4 compressed size".padEnd(34)} ${(size / packed).toFixed(3)}:1  lz4 CLI ${
-    (size / cliSize).toFixed(3)}:1, ours/CLI size ${(packed / cliSize).toFixed(4)} (within 3%)`);
-  line("lz4 decompress", dMBs, `lz4 -d CLI ${fmt(cliD).trim()}: ratio ${
-    (dMBs / cliD).toFixed(2)}x (target 0.5x)`);
+  line(
+    "lz4 compress (4 MiB blocks)",
+    cMBs,
+    `lz4 -1 CLI ${fmt(cliC).trim()}: ratio ${(cMBs / cliC).toFixed(2)}x (target 0.6x)`,
+  );
+  console.log(
+    `${"lz4 compressed size".padEnd(34)} ${(size / packed).toFixed(3)}:1  lz4 CLI ${
+      (size / cliSize).toFixed(3)
+    }:1, ours/CLI size ${(packed / cliSize).toFixed(4)} (within 3%)`,
+  );
+  line(
+    "lz4 decompress",
+    dMBs,
+    `lz4 -d CLI ${fmt(cliD).trim()}: ratio ${(dMBs / cliD).toFixed(2)}x (target 0.5x)`,
+  );
   console.log("  (CLI figures are wall time of a process reading and writing page-cached files)");
   Deno.removeSync(".bench", { recursive: true });
 
@@ -223,17 +257,25 @@ async function aes(data: Uint8Array): Promise<void> {
     const key = await mod.importAesKey(crypto.getRandomValues(new Uint8Array(32)));
     const iv = crypto.getRandomValues(new Uint8Array(16));
     const chunk = 1 << 20;
-    const chunks = Array.from({ length: Math.floor(data.length / chunk) }, (_, i) =>
-      data.subarray(i * chunk, (i + 1) * chunk));
+    const chunks = Array.from(
+      { length: Math.floor(data.length / chunk) },
+      (_, i) => data.subarray(i * chunk, (i + 1) * chunk),
+    );
     const bytes = chunks.length * chunk;
     let t = performance.now();
     const enc = await Promise.all(chunks.map((c) => mod.aesCbcEncrypt(key, iv, c)));
-    line("aes-256-cbc encrypt (1 MiB chunks)", bytes / ((performance.now() - t) * 1000),
-      "openssl 688 (notes)");
+    line(
+      "aes-256-cbc encrypt (1 MiB chunks)",
+      bytes / ((performance.now() - t) * 1000),
+      "openssl 688 (notes)",
+    );
     t = performance.now();
     await Promise.all(enc.map((c: Uint8Array) => mod.aesCbcDecrypt(key, iv, c)));
-    line("aes-256-cbc decrypt (1 MiB chunks)", bytes / ((performance.now() - t) * 1000),
-      "openssl 2,198 (notes)");
+    line(
+      "aes-256-cbc decrypt (1 MiB chunks)",
+      bytes / ((performance.now() - t) * 1000),
+      "openssl 2,198 (notes)",
+    );
   } catch (e) {
     console.log(`aes: skipped (${e instanceof Error ? e.message : e})`);
   }

@@ -39,7 +39,7 @@ const REGISTRY_MODULE = new URL("../lib/commands/mod.ts", import.meta.url).href;
 /** Fill `bench.t1..tN` with about `mb` MiB of rows (half compressible text, half random). */
 async function fill(srv: ThrowawayServer, mb: number, tables: number): Promise<void> {
   await srv.query("CREATE DATABASE bench");
-  const rowBytes = 600; // on disk, with the secondary index and page fill
+  const rowBytes = 320; // on disk, with the secondary index and page fill
   const rowsPerTable = Math.ceil((mb * 1024 * 1024) / tables / rowBytes);
   await srv.query(
     "CREATE TABLE bench.t1 (id BIGINT AUTO_INCREMENT PRIMARY KEY, a CHAR(32), " +
@@ -117,8 +117,13 @@ async function ibvaultScript(srv: ThrowawayServer): Promise<string> {
 }
 
 const cleanup: string[] = [];
+// The server's own temporary directory: files the server keeps in a shared /tmp can be
+// removed from under it by other programs.
+const serverTmp = await Deno.makeTempDir({ prefix: "ibvault-bench-tmp-" });
+cleanup.push(serverTmp);
 const srv = await startServer({
   extraArgs: [
+    `--tmpdir=${serverTmp}`,
     "--innodb-buffer-pool-size=1G",
     "--innodb-log-file-size=512M",
   ],
@@ -169,5 +174,5 @@ try {
   await Deno.remove(target, { recursive: true }).catch(() => {});
 } finally {
   await srv.stop();
-  for (const f of cleanup) await Deno.remove(f).catch(() => {});
+  for (const f of cleanup) await Deno.remove(f, { recursive: true }).catch(() => {});
 }

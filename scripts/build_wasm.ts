@@ -50,7 +50,7 @@ async function compile(): Promise<Uint8Array> {
 
 /** Checks the module shape the TS side depends on: imports only env.memory. */
 function check(bytes: Uint8Array): void {
-  const mod = new WebAssembly.Module(bytes);
+  const mod = new WebAssembly.Module(bytes as BufferSource);
   const imports = WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}`);
   if (imports.join() !== "env.memory") throw new Error(`unexpected imports: ${imports}`);
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startServer, type ThrowawayServer } from "../scripts/throwaway_server.ts";
+import type { ThrowawayServer } from "../scripts/throwaway_server.ts";
 import {
   backupCommand,
   endQuietly,
@@ -11,7 +11,7 @@ import { type Manifest, MANIFEST_FILE } from "../lib/image/manifest.ts";
 import { crc32c } from "../lib/kernels/mod.ts";
 import { validateFiles } from "../lib/innodb/validator.ts";
 import { parseAlgorithm } from "../lib/innodb/algorithm.ts";
-import { contextFor, listFiles, seed, writable } from "./backup_fixture_test.ts";
+import { contextFor, listFiles, seed, startBackupServer, writable } from "./backup_fixture_test.ts";
 
 async function readManifest(dir: string): Promise<Manifest> {
   return JSON.parse(await Deno.readTextFile(`${dir}/${MANIFEST_FILE}`));
@@ -33,7 +33,7 @@ async function backup(
 }
 
 Deno.test("backup: a consistent, valid backup directory of the selected tables", async (t) => {
-  await using srv = await startServer();
+  await using srv = await startBackupServer();
   await seed(srv);
   const tmp = await Deno.makeTempDir();
   try {

@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
-import { freePort, startServer, type ThrowawayServer } from "../scripts/throwaway_server.ts";
+import { freePort, type ThrowawayServer } from "../scripts/throwaway_server.ts";
 import { backupCommand } from "../lib/commands/backup.ts";
 import { MANIFEST_FILE } from "../lib/image/manifest.ts";
 import { IoError, ServerError } from "../lib/errors.ts";
-import { contextFor, exists, listFiles, seed, writable } from "./backup_fixture_test.ts";
+import {
+  contextFor,
+  exists,
+  listFiles,
+  seed,
+  startBackupServer,
+  writable,
+} from "./backup_fixture_test.ts";
 
 const DENO = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
@@ -33,7 +40,7 @@ async function assertNotComplete(dir: string) {
 }
 
 Deno.test("backup faults: each fails clearly, leaves nothing complete-looking, unlocks", async (t) => {
-  await using srv = await startServer();
+  await using srv = await startBackupServer();
   await seed(srv);
   await srv.query("DROP TABLE other.parts, other.busy, other.my; DROP VIEW other.v");
   const tmp = await Deno.makeTempDir();
@@ -111,6 +118,30 @@ Deno.test("backup faults: each fails clearly, leaves nothing complete-looking, u
       await assertNotComplete(dir);
       await assertUnlocked(srv);
     });
+
+    await t.step(
+      "aborted while FLUSH waits for a lock: returns at once, nothing stays locked",
+      async () => {
+        const holder = await srv.pool.getConnection();
+        try {
+          await holder.query("LOCK TABLES db.`àbc` WRITE");
+          const controller = new AbortController();
+          const ctx = contextFor(srv, { backupDir: `${tmp}/waiting` }, controller);
+          const run = backupCommand.run(ctx);
+          run.catch(() => {}); // awaited below
+          await new Promise((r) => setTimeout(r, 500));
+          const t0 = performance.now();
+          controller.abort(new Error("interrupted by SIGINT"));
+          await assert.rejects(() => run, /interrupted by SIGINT/);
+          assert.ok(performance.now() - t0 < 5000, "abort took too long");
+          await holder.query("UNLOCK TABLES");
+        } finally {
+          holder.release();
+        }
+        await assertNotComplete(`${tmp}/waiting`);
+        await assertUnlocked(srv);
+      },
+    );
 
     await t.step("disk full: IoError, no manifest, no partial files, tables unlocked", async () => {
       const mnt = `${tmp}/small`;

@@ -5,7 +5,28 @@
 import type { CommandContext } from "../lib/commands/command.ts";
 import { defaultOptions, type Options } from "../lib/commands/options.ts";
 import type { ProgressState, Reporter } from "../lib/progress/reporter.ts";
-import type { ThrowawayServer } from "../scripts/throwaway_server.ts";
+import { startServer, type ThrowawayServer } from "../scripts/throwaway_server.ts";
+
+/**
+ * A throwaway server with its own temporary directory: its internal temporary
+ * tables (information_schema queries) then live where nothing else cleans up.
+ */
+export async function startBackupServer(): Promise<ThrowawayServer> {
+  const tmpdir = await Deno.makeTempDir({ prefix: "ibvault-srvtmp-" });
+  let srv: ThrowawayServer;
+  try {
+    srv = await startServer({ extraArgs: [`--tmpdir=${tmpdir}`] });
+  } catch (err) {
+    await Deno.remove(tmpdir, { recursive: true });
+    throw err;
+  }
+  const stop = srv.stop.bind(srv);
+  srv.stop = async (options) => {
+    await stop(options);
+    await Deno.remove(tmpdir, { recursive: true }).catch(() => {});
+  };
+  return srv;
+}
 
 /** A reporter that keeps every line; `onProgress` lets a test act mid-copy. */
 export interface RecordingReporter extends Reporter {

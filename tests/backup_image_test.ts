@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startServer } from "../scripts/throwaway_server.ts";
+
 import { backupToImageCommand } from "../lib/commands/backup_to_image.ts";
 import {
   buildManifest,
@@ -12,7 +12,7 @@ import { openImage } from "../lib/image/reader.ts";
 import { writeImage } from "../lib/image/writer.ts";
 import { crc32c } from "../lib/kernels/mod.ts";
 import { ServerError, UsageError } from "../lib/errors.ts";
-import { contextFor, exists, seed, writable } from "./backup_fixture_test.ts";
+import { contextFor, exists, seed, startBackupServer, writable } from "./backup_fixture_test.ts";
 
 async function* fileBytes(path: string): AsyncGenerator<Uint8Array> {
   yield await Deno.readFile(path);
@@ -37,7 +37,7 @@ async function readAll(path: string, key?: Uint8Array) {
 }
 
 Deno.test("backup-to-image: plain, compressed, encrypted; never complete-looking when cut", async (t) => {
-  await using srv = await startServer();
+  await using srv = await startBackupServer();
   await seed(srv);
   const tmp = await Deno.makeTempDir();
   const key = new Uint8Array(32).map((_, i) => i * 7);

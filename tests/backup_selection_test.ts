@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { startServer } from "../scripts/throwaway_server.ts";
+
 import { connect } from "../lib/server/connection.ts";
 import { readServerFacts } from "../lib/server/facts.ts";
 import { selectTables } from "../lib/server/tables.ts";
 import { compileTableFilter } from "../lib/names/filter.ts";
 import { backupCommand } from "../lib/commands/backup.ts";
 import { UsageError } from "../lib/errors.ts";
-import { contextFor, seed } from "./backup_fixture_test.ts";
+import { contextFor, seed, startBackupServer } from "./backup_fixture_test.ts";
 
 Deno.test("backup selection: names from the server, four forms, exclude, skips, partitions", async (t) => {
-  await using srv = await startServer();
+  await using srv = await startBackupServer();
   await seed(srv);
   await srv.query(
     "SET GLOBAL innodb_file_per_table = OFF; CREATE TABLE other.shared (id INT);" +

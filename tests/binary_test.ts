@@ -12,7 +12,12 @@ const built = fileURLToPath(new URL("../dist/ibvault", import.meta.url));
 const legacy = fileURLToPath(new URL("../../shared/ibd-legacy/", import.meta.url));
 
 function runBinary(args: string[], cwd: string) {
-  const out = new Deno.Command(join(cwd, "ibvault"), { args, cwd, stdout: "piped", stderr: "piped" })
+  const out = new Deno.Command(join(cwd, "ibvault"), {
+    args,
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  })
     .outputSync();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };

@@ -48,11 +48,17 @@ Deno.test("copy-back: a new database is created with the original's options", as
   );
   const dir = await backupTo(srv, "^src\\.");
   try {
+    // A staging directory left by a dead run is removed, with a warning.
+    const stale = `${srv.datadir}/#ibvault-stage-999999999-dead`;
+    Deno.mkdirSync(stale);
+    Deno.writeTextFileSync(`${stale}/0.ibd`, "x");
     const run = await copyBack(srv, {
       backupDir: dir,
       rename: ["`src`.`t` to `new db`.`t 2`"],
     });
     assert.equal(run.code, 0, run.lines.join("\n"));
+    assert.match(run.lines.join("\n"), /warn: removing .*#ibvault-stage-999999999-dead/);
+    assert.throws(() => Deno.statSync(stale));
     assert.deepEqual(run.json?.databasesCreated, ["new db"]);
     const rows = await srv.query<{ c: string; n: number }[]>(
       "SELECT DEFAULT_COLLATION_NAME AS c FROM information_schema.SCHEMATA " +
@@ -60,6 +66,29 @@ Deno.test("copy-back: a new database is created with the original's options", as
     );
     assert.equal(rows[0].c, "latin1_german1_ci");
     assert.equal(await checksum(srv, "`new db`.`t 2`"), await checksum(srv, "src.t"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("copy-back: names with backticks, quotes, dots and spaces reach SQL quoted", async () => {
+  await using srv = await startServer();
+  await srv.query(
+    "CREATE DATABASE src; CREATE TABLE src.t (id INT PRIMARY KEY); INSERT INTO src.t VALUES (7)",
+  );
+  const dir = await backupTo(srv, "^src\\.");
+  try {
+    const run = await copyBack(srv, {
+      backupDir: dir,
+      rename: ['src.t TO `we``ird.db`.`it\'s "x" y.z`'],
+    });
+    assert.equal(run.code, 0, run.lines.join("\n"));
+    const rows = await srv.query<{ id: number }[]>('SELECT id FROM `we``ird.db`.`it\'s "x" y.z`');
+    assert.deepEqual(rows.map((r) => r.id), [7]);
+    assert.ok(
+      Deno.statSync(`${srv.datadir}/we@0060ird@002edb/it@0027s@0020@0022x@0022@0020y@002ez.ibd`)
+        .isFile,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

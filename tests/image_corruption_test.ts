@@ -26,7 +26,9 @@ async function build(
   opts: { compress?: boolean; key?: Uint8Array; chunkSize?: number } = {},
 ): Promise<Uint8Array> {
   async function* entries() {
-    for (const [path, d] of files) yield { path, size: d.length, data: [d].values() as unknown as AsyncIterable<Uint8Array> };
+    for (const [path, d] of files) {
+      yield { path, size: d.length, data: [d].values() as unknown as AsyncIterable<Uint8Array> };
+    }
   }
   const parts: Uint8Array[] = [];
   for await (
@@ -80,10 +82,12 @@ Deno.test("wrong key and missing key: KeyError before any entry", async () => {
   assert.deepEqual([...(await readAll(img, KEY)).values()], [12388, 5000]);
 });
 
-for (const [label, opts] of [["plain", {}], ["compressed", { compress: true }], [
-  "encrypted",
-  { key: KEY },
-], ["compressed+encrypted", { key: KEY, compress: true }]] as const) {
+for (
+  const [label, opts] of [["plain", {}], ["compressed", { compress: true }], [
+    "encrypted",
+    { key: KEY },
+  ], ["compressed+encrypted", { key: KEY, compress: true }]] as const
+) {
   Deno.test(`flipped byte anywhere (${label}): CorruptionError naming entry and chunk`, async () => {
     const img = await build(FILES, opts);
     const step = Math.max(1, Math.floor(img.length / 400));
@@ -119,7 +123,7 @@ Deno.test("a flipped data byte names the entry path and chunk number (and MAC wh
       let off = 84, seen = 0;
       while (off < bad.length) {
         const dv = new DataView(bad.buffer, off);
-        const type = bad[off], entry = dv.getUint32(4, true), len = dv.getUint32(16, true);
+        const type = bad[off + 4], entry = dv.getUint32(8, true), len = dv.getUint32(20, true);
         if (type === RecordType.DATA && entry === 1 && seen++ === 3) {
           at = off + RECORD_HEADER_SIZE + 40;
           break;
@@ -134,10 +138,13 @@ Deno.test("a flipped data byte names the entry path and chunk number (and MAC wh
     if (key) {
       const off = at - RECORD_HEADER_SIZE - 40;
       const { crc32c } = await import("../lib/image/kernels.ts");
-      const len = new DataView(bad.buffer, off).getUint32(16, true);
-      const c = crc32c(bad.subarray(off + 24, off + 24 + len), crc32c(bad.subarray(off, off + 20)));
-      new DataView(bad.buffer, off).setUint32(20, c, true);
-      await assert.rejects(() => readAll(bad, key), /entry #1 'a\.ibd' chunk 3: authentication failed/);
+      const len = new DataView(bad.buffer, off).getUint32(20, true);
+      const c = crc32c(bad.subarray(off + 4, off + 24 + len));
+      new DataView(bad.buffer, off).setUint32(0, c, true);
+      await assert.rejects(
+        () => readAll(bad, key),
+        /entry #1 'a\.ibd' chunk 3: authentication failed/,
+      );
     }
   }
 });
@@ -160,30 +167,57 @@ Deno.test("records cannot be reordered, dropped or duplicated", async () => {
   const img = await build(FILES, { key: KEY });
   const recs: [number, number][] = [];
   for (let off = 84; off < img.length;) {
-    const len = new DataView(img.buffer, off).getUint32(16, true);
+    const len = new DataView(img.buffer, off).getUint32(20, true);
     recs.push([off, RECORD_HEADER_SIZE + len]);
     off += RECORD_HEADER_SIZE + len;
   }
   const join = (order: number[]) =>
-    new Uint8Array([...img.subarray(0, 84), ...order.flatMap((i) => [...img.subarray(recs[i][0], recs[i][0] + recs[i][1])])]);
+    new Uint8Array([
+      ...img.subarray(0, 84),
+      ...order.flatMap((i) => [...img.subarray(recs[i][0], recs[i][0] + recs[i][1])]),
+    ]);
   const all = recs.map((_, i) => i);
   const swapped = [...all];
   [swapped[3], swapped[4]] = [swapped[4], swapped[3]];
   await assert.rejects(() => readAll(join(swapped), KEY), /out of sequence/);
   await assert.rejects(() => readAll(join(all.filter((i) => i !== 4)), KEY), /out of sequence/);
-  await assert.rejects(() => readAll(join([...all.slice(0, 5), 4, ...all.slice(5)]), KEY), /out of sequence/);
+  await assert.rejects(
+    () => readAll(join([...all.slice(0, 5), 4, ...all.slice(5)]), KEY),
+    /out of sequence/,
+  );
 });
 
 Deno.test("hostile entry names are refused by the writer and the reader", async () => {
-  for (const bad of ["../x", "/etc/passwd", "a/../../b", "a\0b", "a//b", "./a", "a\\b", "x".repeat(5000), ""]) {
+  for (
+    const bad of [
+      "../x",
+      "/etc/passwd",
+      "a/../../b",
+      "a\0b",
+      "a//b",
+      "./a",
+      "a\\b",
+      "x".repeat(5000),
+      "",
+    ]
+  ) {
     assert.ok(entryPathProblem(bad), JSON.stringify(bad));
     await assert.rejects(() => build([[bad, new Uint8Array(1)]]), CorruptionError);
     // Forge an image that carries the name anyway.
     const parts: Uint8Array[] = [encodeImageHeader({ encrypted: false, chunkSize: 4096 })];
     const json = new TextEncoder().encode(JSON.stringify(MANIFEST));
-    parts.push((await encodeRecord({ type: 1, entry: 0, chunk: 0 }, encodeEntryPayload({ path: "ibvault_manifest.json", size: json.length, mode: 0 }), false)).record);
+    parts.push(
+      (await encodeRecord(
+        { type: 1, entry: 0, chunk: 0 },
+        encodeEntryPayload({ path: "ibvault_manifest.json", size: json.length, mode: 0 }),
+        false,
+      )).record,
+    );
     parts.push((await encodeRecord({ type: 2, entry: 0, chunk: 0 }, json, false)).record);
-    const payload = encodeEntryPayload({ path: bad, size: 0, mode: 0 }).subarray(0, 16 + Math.min(4096, new TextEncoder().encode(bad).length));
+    const payload = encodeEntryPayload({ path: bad, size: 0, mode: 0 }).subarray(
+      0,
+      16 + Math.min(4096, new TextEncoder().encode(bad).length),
+    );
     parts.push((await encodeRecord({ type: 1, entry: 1, chunk: 0 }, payload, false)).record);
     const img = new Uint8Array(parts.flatMap((p) => [...p]));
     await assert.rejects(() => readAll(img), /refused entry name|too large/);
@@ -196,14 +230,14 @@ Deno.test("declared lengths beyond the limits are refused before allocating", as
   let off = 84;
   for (;;) {
     const dv = new DataView(img.buffer, off);
-    if (img[off] === RecordType.DATA && dv.getUint32(4, true) === 1) break;
-    off += RECORD_HEADER_SIZE + dv.getUint32(16, true);
+    if (img[off + 4] === RecordType.DATA && dv.getUint32(8, true) === 1) break;
+    off += RECORD_HEADER_SIZE + dv.getUint32(20, true);
   }
   const big = img.slice();
-  new DataView(big.buffer, off).setUint32(16, 0xffffffff, true);
+  new DataView(big.buffer, off).setUint32(20, 0xffffffff, true);
   await assert.rejects(() => readAll(big), /declared stored length 4294967295 too large/);
   const raw = img.slice();
-  new DataView(raw.buffer, off).setUint32(12, 0x7fffffff, true);
+  new DataView(raw.buffer, off).setUint32(16, 0x7fffffff, true);
   await assert.rejects(() => readAll(raw), /declared length 2147483647 too large/);
 });
 

@@ -7,7 +7,8 @@ Deno.test("key file: 64 hex digits with a trailing newline (openssl rand -hex 32
   const dir = await Deno.makeTempDir();
   try {
     const f = `${dir}/key`;
-    const gen = await new Deno.Command("openssl", { args: ["rand", "-hex", "-out", f, "32"] }).output();
+    const gen = await new Deno.Command("openssl", { args: ["rand", "-hex", "-out", f, "32"] })
+      .output();
     assert.equal(gen.code, 0);
     await Deno.chmod(f, 0o600);
     const warnings: string[] = [];
@@ -29,7 +30,10 @@ Deno.test("key file: wrong length, non-hex, group/other-readable, missing", asyn
     await Deno.chmod(f, 0o600);
     await assert.rejects(() => loadKey({ keyFile: f }, () => {}), (e) => {
       assert.ok(e instanceof KeyError);
-      assert.match((e as Error).message, new RegExp(`key file ${f}.*64 hexadecimal digits \\(found 62\\)`));
+      assert.match(
+        (e as Error).message,
+        new RegExp(`key file ${f}.*64 hexadecimal digits \\(found 62\\)`),
+      );
       assert.doesNotMatch((e as Error).message, new RegExp(KEY_HEX.slice(2, 20)));
       return true;
     });
@@ -40,7 +44,10 @@ Deno.test("key file: wrong length, non-hex, group/other-readable, missing", asyn
     const warnings: string[] = [];
     assert.equal((await loadKey({ keyFile: f }, (m) => warnings.push(m)))?.length, 32);
     assert.match(warnings.join(), /accessible by group or others.*chmod 600/);
-    await assert.rejects(() => loadKey({ keyFile: `${dir}/none` }, () => {}), /cannot read key file/);
+    await assert.rejects(
+      () => loadKey({ keyFile: `${dir}/none` }, () => {}),
+      /cannot read key file/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

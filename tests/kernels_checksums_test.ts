@@ -58,7 +58,8 @@ Deno.test("xxhash32: matches the content checksum of lz4 CLI frames", async () =
 });
 
 async function lz4Cli(data: Uint8Array): Promise<Uint8Array> {
-  const p = new Deno.Command("lz4", { args: ["-1", "-c"], stdin: "piped", stdout: "piped" }).spawn();
+  const p = new Deno.Command("lz4", { args: ["-1", "-c"], stdin: "piped", stdout: "piped" })
+    .spawn();
   const w = p.stdin.getWriter();
   const writing = w.write(data).then(() => w.close());
   const [{ stdout }] = await Promise.all([p.output(), writing]);

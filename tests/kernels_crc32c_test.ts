@@ -66,7 +66,8 @@ Deno.test("crc32c: matches the reference on random lengths, alignments and initi
 
 Deno.test("crc32c: fold and slicing agree on whole pages of every size", () => {
   const k = kernels();
-  for (const size of [4096, 8192, 16384, 32768, 65536, 1 << 20]) {
+  const sizes = [4096, 8192, 16384, 32768, 65536, 524287, 524288, 600_001, 1 << 20, 5 << 20];
+  for (const size of sizes) {
     const data = bytes(size, size);
     const ptr = alloc(size);
     view(ptr, size).set(data);

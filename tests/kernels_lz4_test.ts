@@ -183,10 +183,53 @@ Deno.test("lz4: mutated blocks end in CorruptionError or bounded output, never o
     for (let j = 0; j < GUARD; j++) assert.equal(after[j], 0xa5, "guard before src");
     const dstOff = dst - region;
     for (let j = dstOff - GUARD; j < dstOff; j++) assert.equal(after[j], 0xa5, "guard before dst");
-    for (let j = dstOff + cap; j < after.length; j++) assert.equal(after[j], 0xa5, "guard after dst");
+    for (let j = dstOff + cap; j < after.length; j++) {
+      assert.equal(after[j], 0xa5, "guard after dst");
+    }
   }
   free(region);
   assert.ok(errors > 1000 && outputs > 10, `${errors} errors, ${outputs} outputs`);
+});
+
+Deno.test("lz4: linked blocks of the lz4 CLI (-BD) decode with the previous output as prefix", async () => {
+  const data = sample(400_000, 9);
+  const f = await run(["-1", "-q", "-B4", "-BD", "--no-frame-crc", "-c"], data);
+  const dv = new DataView(f.buffer, f.byteOffset, f.length);
+  assert.equal(f[4] & 0x20, 0, "dependent blocks");
+  const out = alloc(data.length + 65536);
+  const src = alloc(70_000);
+  let at = 7, pos = 0;
+  while (true) {
+    const word = dv.getUint32(at, true);
+    at += 4;
+    if (word === 0) break;
+    const size = word & 0x7fffffff;
+    const body = f.subarray(at, at + size);
+    if (word & 0x80000000) {
+      view(out + pos, size).set(body);
+      pos += size;
+    } else {
+      view(src, size).set(body);
+      pos += lz4DecompressBlockAt(src, size, out + pos, 65536, Math.min(pos, 65536));
+    }
+    at += size;
+  }
+  assert.deepEqual(view(out, pos), data);
+  free(src);
+  free(out);
+});
+
+Deno.test("lz4: a block may reference a prefix placed just before its output", () => {
+  // Literal "abcd" then nothing; a second block that copies 8 bytes from 4 back (into the prefix).
+  const block = Uint8Array.from([0x04, 0x04, 0x00, 0x50, 1, 2, 3, 4, 5]);
+  const ptr = alloc(256);
+  view(ptr, 4).set([97, 98, 99, 100]);
+  view(ptr + 4 + block.length + 16, block.length).set(block);
+  const src = ptr + 4 + block.length + 16;
+  assert.throws(() => lz4DecompressBlockAt(src, block.length, ptr + 4, 100), CorruptionError);
+  const n = lz4DecompressBlockAt(src, block.length, ptr + 4, 100, 4);
+  assert.deepEqual([...view(ptr + 4, n)], [97, 98, 99, 100, 97, 98, 99, 100, 1, 2, 3, 4, 5]);
+  free(ptr);
 });
 
 Deno.test("lz4: decoder rejects hand-made malformed blocks", () => {

@@ -31,9 +31,15 @@ async function lz4(args: string[], input: Uint8Array): Promise<Uint8Array> {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeFile(`${dir}/in`, input);
-    const out = await new Deno.Command("lz4", { args: [...args, "-q", "-f", `${dir}/in`, `${dir}/out`] })
+    const out = await new Deno.Command("lz4", {
+      args: [...args, "-q", "-f", `${dir}/in`, `${dir}/out`],
+    })
       .output();
-    assert.equal(out.code, 0, args.join(" ") + " " + input.length + new TextDecoder().decode(out.stderr));
+    assert.equal(
+      out.code,
+      0,
+      args.join(" ") + " " + input.length + new TextDecoder().decode(out.stderr),
+    );
     return await Deno.readFile(`${dir}/out`);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -125,7 +131,11 @@ Deno.test("lz4 frames: corrupt or truncated frames give CorruptionError", async 
     const bad = frame.slice();
     const at = Math.floor(Math.random() * bad.length);
     bad[at] ^= 1 << (i % 8);
-    await assert.rejects(() => collect(lz4FrameDecode(once(bad))), CorruptionError, `flip at ${at}`);
+    await assert.rejects(
+      () => collect(lz4FrameDecode(once(bad))),
+      CorruptionError,
+      `flip at ${at}`,
+    );
   }
   for (const cut of [1, 5, 7, 20, frame.length - 1]) {
     await assert.rejects(

@@ -40,7 +40,9 @@ export async function* readFileChunks(
         if (bytesRead > 0) yield probe;
         return;
       }
-      const buf = reuse ? (shared ??= new Uint8Array(readSize)).subarray(0, want) : new Uint8Array(want);
+      const buf = reuse
+        ? (shared ??= new Uint8Array(readSize)).subarray(0, want)
+        : new Uint8Array(want);
       let got = 0;
       while (got < want) {
         const { bytesRead } = await fh.read(buf, got, want - got, pos + got);

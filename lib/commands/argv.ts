@@ -4,7 +4,7 @@
  * `--compress=lz4`, `--no-progress`, and one-line usage errors.
  */
 import { parseArgs } from "node:util";
-import { defaultOptions, OPTION_SPECS, type OptionSpec, type Options } from "./options.ts";
+import { defaultOptions, OPTION_SPECS, type Options, type OptionSpec } from "./options.ts";
 import type { Command } from "./command.ts";
 import { UsageError } from "../errors.ts";
 
@@ -118,12 +118,11 @@ function normaliseArgs(argv: string[]): { args: string[]; falses: Set<string> } 
 
 /** Parse argv into a command, its positional args and typed options. */
 export function parseCommandLine(argv: string[], cores: number): ParsedCommandLine {
-  const spec: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }> =
-    {
-      help: { type: "boolean", short: "h" },
-      version: { type: "boolean", short: "V" },
-      "no-progress": { type: "boolean" },
-    };
+  const spec: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }> = {
+    help: { type: "boolean", short: "h" },
+    version: { type: "boolean", short: "V" },
+    "no-progress": { type: "boolean" },
+  };
   for (const s of OPTION_SPECS) {
     spec[s.name] = { type: s.type === "boolean" ? "boolean" : "string" };
     if (s.type === "list") spec[s.name].multiple = true;

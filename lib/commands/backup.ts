@@ -146,9 +146,16 @@ export async function openExport(
 ): Promise<TtsExport> {
   const o = ctx.options;
   const names = new Map<string, string>();
-  for (const t of plan.selection.tables) {
-    for (const s of t.stems) names.set(`${s}.ibd`, tableLabel(t.database, t.name));
-  }
+  const ordinal = new Map<string, number>();
+  plan.selection.tables.forEach((t, i) => {
+    for (const s of t.stems) {
+      names.set(`${s}.ibd`, tableLabel(t.database, t.name));
+      names.set(`${s}.cfg`, tableLabel(t.database, t.name));
+      ordinal.set(`${s}.ibd`, i + 1);
+      ordinal.set(`${s}.cfg`, i + 1);
+    }
+  });
+  const count = plan.selection.tables.length;
   let total = 0;
   const source = await openTtsExport({
     conn: plan.conn,
@@ -161,9 +168,9 @@ export async function openExport(
       algorithm: parseAlgorithm(plan.facts.checksumAlgorithm),
       describe: (p) => names.get(p) ?? p,
     }),
-    onProgress: (bytes) =>
+    onProgress: (bytes, path) =>
       ctx.report.progress({
-        label: "backup",
+        label: `table ${ordinal.get(path) ?? "?"}/${count} ${names.get(path) ?? ""}`.trimEnd(),
         done: bytes,
         total: total || undefined,
         unit: "bytes",

@@ -66,7 +66,9 @@ export const backupDirToImageCommand: Command = {
         const want = listed.get(path);
         if (want && want !== crc) {
           altered++;
-          report.warn(`${path}: content differs from the manifest (CRC-32C ${crc}, listed ${want})`);
+          report.warn(
+            `${path}: content differs from the manifest (CRC-32C ${crc}, listed ${want})`,
+          );
         }
       },
     });
@@ -83,7 +85,9 @@ export const backupDirToImageCommand: Command = {
     };
     if (o.json && image !== "-") printJson(summary);
     report.info(
-      `wrote ${files.length} entries, ${total} bytes as ${written} image bytes to ${image === "-" ? "stdout" : image}`,
+      `wrote ${files.length} entries, ${total} bytes as ${written} image bytes to ${
+        image === "-" ? "stdout" : image
+      }`,
     );
     return 0;
   },

@@ -24,11 +24,20 @@ import {
 } from "./backup.ts";
 import type { TtsExport } from "../server/export.ts";
 
-/** Refuse an existing image file unless `force` (checked before the server is touched). */
+/**
+ * Refuse an existing image file unless `force`, and anything that is not a regular
+ * file (the image is written under a temporary name and renamed over it). Checked
+ * before the server is touched.
+ */
 async function checkImageDestination(file: string, force: boolean): Promise<void> {
   try {
     const st = await stat(file);
-    if (st.isDirectory()) throw new UsageError(`${file} is a directory, not an image file`);
+    // A device or pipe must not be replaced by a renamed temporary file.
+    if (!st.isFile()) {
+      throw new UsageError(
+        `${file} is not a regular file: to write elsewhere, use --backup-image=- and redirect`,
+      );
+    }
     if (!force) throw new UsageError(`${file} already exists (use --force to replace it)`);
   } catch (err) {
     if ((err as { code?: string }).code !== "ENOENT") throw err;

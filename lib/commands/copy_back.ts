@@ -155,7 +155,15 @@ export async function openStage(datadir: string, warn: (m: string) => void): Pro
     }
   }
   const dir = join(datadir, `${STAGE_PREFIX}${process.pid}-${crypto.randomUUID().slice(0, 8)}`);
-  await mkdir(dir, { mode: 0o700 });
+  try {
+    await mkdir(dir, { mode: 0o700 });
+  } catch (err) {
+    throw new IoError(
+      `cannot create the staging directory ${dir}: ${(err as Error).message}; copy-back ` +
+        "must run on the database host as a user who may write the data directory " +
+        "(--datadir if the server sees it under another path)",
+    );
+  }
   return dir;
 }
 
@@ -235,7 +243,8 @@ async function restoreTable(s: RunState, t: PlannedTable, staged: Map<string, st
       }
     }
     const db = s.plan.databases.find((d) => d.name === t.target.database);
-    if (await ensureDatabase(s.conn, t.target.database, db?.source)) {
+    const fold = s.facts.lowerCaseTableNames !== 0;
+    if (await ensureDatabase(s.conn, t.target.database, db?.source, fold)) {
       s.createdDatabases.push(t.target.database);
       s.ctx.report.info(`created database ${quoteIdentifier(t.target.database)}`);
     }
@@ -283,7 +292,8 @@ async function runTables(s: RunState, source: OpenedSource): Promise<void> {
   const pending = new Map<PlannedTable, Map<string, string>>();
   const failed = new Set<PlannedTable>();
   const check = pageChecker({
-    algorithm: parseAlgorithm(s.facts.checksumAlgorithm),
+    // Pages were written by the backup's server: judge them by its setting.
+    algorithm: parseAlgorithm(s.manifest.server?.checksumAlgorithm),
     describe: (p) => label(byEntry.get(p)!.source),
   });
   let n = 0;
@@ -335,6 +345,7 @@ async function runTables(s: RunState, source: OpenedSource): Promise<void> {
     if (staged.size === t.files.length) {
       pending.delete(t);
       await restoreTable(s, t, staged);
+      if (s.fatal) break;
     }
   }
   for (const [t, staged] of pending) {
@@ -342,6 +353,13 @@ async function runTables(s: RunState, source: OpenedSource): Promise<void> {
     out.status = "failed";
     out.error = "some of its files were missing from the source";
     for (const f of staged.values()) await rm(f, { force: true });
+  }
+  if (s.fatal) return;
+  for (const out of s.outcomes.values()) {
+    if (out.status === "not-attempted") {
+      out.status = "failed";
+      out.error = "its files were not in the source";
+    }
   }
 }
 
@@ -422,7 +440,8 @@ export async function runCopyBack(ctx: CommandContext): Promise<number> {
       ),
     };
     ctx.report.info(
-      `restoring ${plan.tables.length} table(s), ${formatBytes(s.total)} from ${source.name}`,
+      `restoring ${plan.tables.length} table(s)` +
+        (s.total ? `, ${formatBytes(s.total)}` : "") + ` from ${source.name}`,
     );
     let streamError: unknown;
     try {

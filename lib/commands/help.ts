@@ -7,11 +7,13 @@ import { OPTION_SPECS } from "./options.ts";
 import { COMMON_OPTIONS } from "./argv.ts";
 import { VERSION } from "../version.ts";
 
-function optionLines(names: string[]): string {
-  const rows = OPTION_SPECS.filter((s) => names.includes(s.name)).map((s) => [
-    `  --${s.name}${s.arg ? `=${s.arg}` : ""}`,
-    s.help,
-  ]);
+function optionLines(names: string[], extra: string[][] = []): string {
+  const rows = extra.concat(
+    OPTION_SPECS.filter((s) => names.includes(s.name)).map((s) => [
+      `  --${s.name}${s.arg ? `=${s.arg}` : ""}`,
+      s.help,
+    ]),
+  );
   const width = Math.max(0, ...rows.map((r) => r[0].length)) + 2;
   return rows.map(([l, h]) => l.padEnd(width) + h).join("\n");
 }
@@ -27,10 +29,13 @@ Commands:
 ${commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join("\n")}
 
 Common options:
-  --help, -h               this help; ibvault COMMAND --help for a command's own
-  --version, -V            print the version
-  --no-progress            never draw a progress bar
-${optionLines(COMMON_OPTIONS)}
+${
+    optionLines(COMMON_OPTIONS, [
+      ["  --help, -h", "this help; ibvault COMMAND --help for a command's own"],
+      ["  --version, -V", "print the version"],
+      ["  --no-progress", "never draw a progress bar"],
+    ])
+  }
 
 Options may also come from option files, groups [client] and [ibvault]
 (/etc/my.cnf, /etc/mysql/my.cnf, ~/.my.cnf). Underscores and dashes are the same
@@ -40,13 +45,30 @@ Exit codes: 0 success, 1 corruption found, 2 usage error, 3 runtime error.
 `;
 }
 
+/** Wrap each paragraph of `text` at `width` columns, keeping blank lines and indented lines. */
+export function wrapText(text: string, width = 80): string {
+  return text.trim().split("\n").map((line) => {
+    if (line.length <= width || /^\s/.test(line)) return line;
+    const out: string[] = [];
+    let cur = "";
+    for (const word of line.split(" ")) {
+      if (cur && cur.length + 1 + word.length > width) {
+        out.push(cur);
+        cur = word;
+      } else cur = cur ? `${cur} ${word}` : word;
+    }
+    if (cur) out.push(cur);
+    return out.join("\n");
+  }).join("\n");
+}
+
 /** `ibvault COMMAND --help`. */
 export function commandHelp(command: Command): string {
   return `Usage: ibvault ${command.name} ${command.usage}
 
 ${command.summary}
 
-${command.help.trim()}
+${wrapText(command.help)}
 
 Options:
 ${optionLines(command.options)}

@@ -41,7 +41,9 @@ export const imageToBackupDirCommand: Command = {
       signal,
     });
     try {
-      if (!img.header.encrypted && key) report.warn(`${imageName(image)} is not encrypted: the key is not needed`);
+      if (!img.header.encrypted && key) {
+        report.warn(`${imageName(image)} is not encrypted: the key is not needed`);
+      }
       const root = await prepareDestination(o.backupDir, o.force);
       const r = await unpackImage(img, {
         root,

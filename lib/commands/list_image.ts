@@ -8,7 +8,12 @@ import type { Command } from "./command.ts";
 import { openImage } from "../image/reader.ts";
 import { imageBytes, imageName } from "../image/image_io.ts";
 import { formatBytes } from "../progress/reporter.ts";
-import { codecThreads, keyForReading, requireImage, tablesByEntry } from "../image/command_support.ts";
+import {
+  codecThreads,
+  keyForReading,
+  requireImage,
+  tablesByEntry,
+} from "../image/command_support.ts";
 import { MANIFEST_FILE } from "../image/manifest.ts";
 
 /** One listed entry. */
@@ -74,25 +79,35 @@ export const listImageCommand: Command = {
       return 0;
     }
     const out: string[] = [];
-    out.push(`image: ${imageName(image)} (${summary.encrypted ? "encrypted" : "not encrypted"}, ` +
-      `chunks of ${formatBytes(summary.chunkSize)})`);
+    out.push(
+      `image: ${imageName(image)} (${summary.encrypted ? "encrypted" : "not encrypted"}, ` +
+        `chunks of ${formatBytes(summary.chunkSize)})`,
+    );
     out.push(`created: ${m.createdAt} by ${m.tool?.name} ${m.tool?.version}`);
     if (m.server) {
-      out.push(`server: ${m.server.flavor} ${m.server.version}, page size ${m.server.pageSize}, ` +
-        `checksum ${m.server.checksumAlgorithm}`);
+      out.push(
+        `server: ${m.server.flavor} ${m.server.version}, page size ${m.server.pageSize}, ` +
+          `checksum ${m.server.checksumAlgorithm}`,
+      );
     } else out.push("server: none (a directory imaged as plain files)");
-    out.push(`databases: ${summary.databases.length}, tables: ${summary.tables}, entries: ${rows.length}` +
-      ` (+ ${MANIFEST_FILE})`);
+    out.push(
+      `databases: ${summary.databases.length}, tables: ${summary.tables}, entries: ${rows.length}` +
+        ` (+ ${MANIFEST_FILE})`,
+    );
     out.push("");
     const w = Math.max(4, ...rows.map((r) => String(r.size).length));
     out.push(`${"size".padStart(w)}  ${"stored".padStart(w)}  entry  [table]`);
     for (const r of rows) {
-      out.push(`${String(r.size).padStart(w)}  ${String(r.storedBytes).padStart(w)}  ${r.path}` +
-        (r.table ? `  ${r.table}` : ""));
+      out.push(
+        `${String(r.size).padStart(w)}  ${String(r.storedBytes).padStart(w)}  ${r.path}` +
+          (r.table ? `  ${r.table}` : ""),
+      );
     }
     if (img.end) {
-      out.push(`total: ${img.end.rawBytes} bytes in ${img.end.chunks} chunks, ` +
-        `${img.end.storedBytes} stored`);
+      out.push(
+        `total: ${img.end.rawBytes} bytes in ${img.end.chunks} chunks, ` +
+          `${img.end.storedBytes} stored`,
+      );
     }
     process.stdout.write(out.join("\n") + "\n");
     return 0;

@@ -2,9 +2,26 @@
  * The command registry: every command cli.ts can run, in the order --help lists them.
  */
 import type { Command } from "./command.ts";
+import { backupCommand } from "./backup.ts";
+import { backupToImageCommand } from "./backup_to_image.ts";
+import { validateCommand } from "./validate.ts";
+import { listImageCommand } from "./list_image.ts";
+import { extractCommand } from "./extract.ts";
+import { imageToBackupDirCommand } from "./image_to_backup_dir.ts";
+import { backupDirToImageCommand } from "./backup_dir_to_image.ts";
+import { copyBackCommand } from "./copy_back.ts";
 
 /** All commands, by name. */
-export const COMMANDS: readonly Command[] = [];
+export const COMMANDS: readonly Command[] = [
+  backupCommand,
+  backupToImageCommand,
+  validateCommand,
+  listImageCommand,
+  extractCommand,
+  imageToBackupDirCommand,
+  backupDirToImageCommand,
+  copyBackCommand,
+];
 
 /** The command with this name, or undefined. */
 export function findCommand(name: string): Command | undefined {

@@ -40,9 +40,23 @@ function listDir(dir: string, what: string): void {
 function render(ctx: CommandContext, run: ValidationReport): number {
   const { report, options } = ctx;
   report.endProgress();
+  const others = run.files.filter((f) => f.status === "not-validated");
+  if (options.verbose || others.length <= 10) {
+    for (const f of others) report.info(`${shown(f)}: not validated (not an InnoDB tablespace)`);
+  } else {
+    const exts = new Map<string, number>();
+    for (const f of others) {
+      const ext = /\.[^./]+$/.exec(f.name)?.[0] ?? "(no extension)";
+      exts.set(ext, (exts.get(ext) ?? 0) + 1);
+    }
+    const list = [...exts].map(([e, n]) => `${n} ${e}`).join(", ");
+    report.info(
+      `${others.length} files not validated (not InnoDB tablespaces: ${list}); --verbose lists them`,
+    );
+  }
   for (const f of run.files) {
     if (f.status === "not-validated") {
-      report.info(`${shown(f)}: not validated (not an InnoDB tablespace)`);
+      continue;
     } else if (f.status === "error") {
       report.error(`cannot validate ${shown(f)}: ${f.error}`);
     } else if (f.status === "corrupt") {

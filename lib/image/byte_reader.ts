@@ -61,6 +61,19 @@ export class ByteReader {
     return got === n ? out : out.subarray(0, got);
   }
 
+  /** Fill `target` from the stream; resolves to the bytes copied (fewer only at the end). */
+  async readInto(target: Uint8Array): Promise<number> {
+    let got = 0;
+    while (got < target.length && (await this.#fill())) {
+      const take = Math.min(target.length - got, this.#cur.length - this.#pos);
+      target.set(this.#cur.subarray(this.#pos, this.#pos + take), got);
+      this.#pos += take;
+      got += take;
+    }
+    this.offset += got;
+    return got;
+  }
+
   /** Stop reading the source (lets a file or pipe close early). */
   async close(): Promise<void> {
     if (!this.#done) {

@@ -1,19 +1,19 @@
 /**
- * The record codec: turns a record's raw payload into its stored bytes and back.
- * Encoding compresses (LZ4 block, DATA records only, kept only when smaller),
- * encrypts (AES-256-CBC, fresh random IV, PKCS#7), authenticates (HMAC-SHA256
- * over header bytes 0..20, IV and ciphertext: encrypt-then-MAC) and checksums
- * (CRC-32C over header bytes 0..20 and the stored bytes). Runs in codec workers
- * and, with `--threads 0`, on the main thread.
+ * The record codec: turns a record's raw payload into the whole record (header and
+ * stored bytes) and back. Encoding compresses (LZ4 block, DATA records only, kept
+ * only when smaller), encrypts (AES-256-CBC, fresh random IV, PKCS#7),
+ * authenticates (HMAC-SHA256 over record bytes 4..24, IV and ciphertext:
+ * encrypt-then-MAC) and checksums (CRC-32C over record bytes 4..end). Runs in the
+ * codec workers and, with `threads: 0`, on the calling thread.
  */
 import { CorruptionError } from "../errors.ts";
 import { aesCbcDecryptPadded, aesCbcEncryptPadded, importAesKey } from "./aes.ts";
 import {
-  encodeRecordHeader,
   RECORD_HEADER_SIZE,
   RecordFlag,
   type RecordHeader,
   RecordType,
+  writeRecordHeader,
 } from "./format.ts";
 import { crc32c, lz4CompressBlock, lz4DecompressBlock } from "./kernels.ts";
 
@@ -37,14 +37,9 @@ export async function importCodecKeys(enc: Uint8Array, mac: Uint8Array): Promise
   };
 }
 
-function macInput(hdr20: Uint8Array, ivAndCt: Uint8Array): Uint8Array {
-  const m = new Uint8Array(20 + ivAndCt.length);
-  m.set(hdr20);
-  m.set(ivAndCt, 20);
-  return m;
-}
+const IV = 16, TAG = 32;
 
-/** The result of encoding: the whole record (header + stored bytes) and the raw CRC. */
+/** The result of encoding: the whole record and the CRC-32C of the raw payload (DATA). */
 export interface EncodedRecord {
   record: Uint8Array;
   rawCrc: number;
@@ -58,45 +53,40 @@ export async function encodeRecord(
   keys?: CodecKeys,
 ): Promise<EncodedRecord> {
   const rawCrc = r.type === RecordType.DATA ? crc32c(raw) : 0;
-  let flags = 0;
+  const h: RecordHeader = { ...r, flags: 0, rawLen: raw.length, storedLen: 0, crc: 0 };
   let payload = raw;
   if (compress && r.type === RecordType.DATA && raw.length > 0) {
     const c = lz4CompressBlock(raw);
     if (c.length < raw.length) {
       payload = c;
-      flags |= RecordFlag.LZ4;
+      h.flags |= RecordFlag.LZ4;
     }
   }
-  let stored = payload;
-  const h: RecordHeader = { ...r, flags, rawLen: raw.length, storedLen: 0, crc: 0 };
+  let rec: Uint8Array;
   if (keys) {
     h.flags |= RecordFlag.AES;
-    const iv = crypto.getRandomValues(new Uint8Array(16));
+    const iv = crypto.getRandomValues(new Uint8Array(IV));
     const ct = await aesCbcEncryptPadded(keys.aes, iv, payload);
-    h.storedLen = 16 + ct.length + 32;
-    const hdr20 = encodeRecordHeader(h).subarray(0, 20);
-    const m = new Uint8Array(20 + 16 + ct.length);
-    m.set(hdr20);
-    m.set(iv, 20);
-    m.set(ct, 36);
-    const tag = new Uint8Array(await crypto.subtle.sign("HMAC", keys.hmac, m as BufferSource));
-    const rec = new Uint8Array(RECORD_HEADER_SIZE + h.storedLen);
-    rec.set(m.subarray(20), RECORD_HEADER_SIZE);
-    rec.set(tag, RECORD_HEADER_SIZE + 16 + ct.length);
-    return { record: finish(rec, h), rawCrc };
+    h.storedLen = IV + ct.length + TAG;
+    rec = new Uint8Array(RECORD_HEADER_SIZE + h.storedLen);
+    writeRecordHeader(rec, h);
+    rec.set(iv, RECORD_HEADER_SIZE);
+    rec.set(ct, RECORD_HEADER_SIZE + IV);
+    const macEnd = RECORD_HEADER_SIZE + IV + ct.length;
+    const tag = await crypto.subtle.sign(
+      "HMAC",
+      keys.hmac,
+      rec.subarray(4, macEnd) as BufferSource,
+    );
+    rec.set(new Uint8Array(tag), macEnd);
+  } else {
+    h.storedLen = payload.length;
+    rec = new Uint8Array(RECORD_HEADER_SIZE + payload.length);
+    writeRecordHeader(rec, h);
+    rec.set(payload, RECORD_HEADER_SIZE);
   }
-  h.storedLen = stored.length;
-  const rec = new Uint8Array(RECORD_HEADER_SIZE + stored.length);
-  rec.set(stored, RECORD_HEADER_SIZE);
-  stored = rec;
-  return { record: finish(rec, h), rawCrc };
-}
-
-function finish(rec: Uint8Array, h: RecordHeader): Uint8Array {
-  rec.set(encodeRecordHeader(h));
-  const c = crc32c(rec.subarray(RECORD_HEADER_SIZE), crc32c(rec.subarray(0, 20)));
-  new DataView(rec.buffer, rec.byteOffset).setUint32(20, c, true);
-  return rec;
+  new DataView(rec.buffer).setUint32(0, crc32c(rec.subarray(4)), true);
+  return { record: rec, rawCrc };
 }
 
 /** What to do with a record when decoding. */
@@ -113,40 +103,40 @@ export interface DecodedRecord {
 }
 
 /**
- * Decode one record: `hdr` is its 24 header bytes, `stored` the bytes after them.
- * Throws CorruptionError (checksum mismatch, authentication failure, bad
- * compression); the caller adds the entry and chunk names.
+ * Decode one record: `rec` is the whole record (header and stored bytes), `h` its
+ * decoded header. Throws CorruptionError (checksum mismatch, authentication failure,
+ * bad compression); the caller adds the entry and chunk names.
  */
 export async function decodeRecord(
-  hdr: Uint8Array,
-  stored: Uint8Array,
+  rec: Uint8Array,
   h: RecordHeader,
   mode: DecodeMode,
   keys?: CodecKeys,
 ): Promise<DecodedRecord> {
-  if (crc32c(stored, crc32c(hdr.subarray(0, 20))) !== h.crc) {
-    throw new CorruptionError("checksum mismatch");
-  }
+  if (crc32c(rec.subarray(4)) !== h.crc) throw new CorruptionError("checksum mismatch");
+  const stored = rec.subarray(RECORD_HEADER_SIZE);
+  const data = h.type === RecordType.DATA;
   let payload = stored;
   if (h.flags & RecordFlag.AES) {
     if (!keys) throw new CorruptionError("encrypted record in a plain image");
-    if (stored.length < 16 + 16 + 32 || (stored.length - 48) % 16 !== 0) {
+    if (stored.length < IV + 16 + TAG || (stored.length - IV - TAG) % 16 !== 0) {
       throw new CorruptionError("encrypted record has an impossible length");
     }
-    const ivCt = stored.subarray(0, stored.length - 32);
-    const tag = stored.subarray(stored.length - 32);
+    const macEnd = rec.length - TAG;
     const ok = await crypto.subtle.verify(
       "HMAC",
       keys.hmac,
-      tag as BufferSource,
-      macInput(hdr.subarray(0, 20), ivCt) as BufferSource,
+      rec.subarray(macEnd) as BufferSource,
+      rec.subarray(4, macEnd) as BufferSource,
     );
     if (!ok) throw new CorruptionError("authentication failed (HMAC mismatch)");
-    if (mode === "check" && h.type === RecordType.DATA) {
-      return { data: new Uint8Array(0), compressed: false, rawCrc: 0 };
-    }
+    if (mode === "check" && data) return { data: new Uint8Array(0), compressed: false, rawCrc: 0 };
     try {
-      payload = await aesCbcDecryptPadded(keys.aes, ivCt.subarray(0, 16), ivCt.subarray(16));
+      payload = await aesCbcDecryptPadded(
+        keys.aes,
+        stored.subarray(0, IV),
+        rec.subarray(RECORD_HEADER_SIZE + IV, macEnd),
+      );
     } catch {
       throw new CorruptionError("decryption failed (bad padding)");
     }
@@ -154,18 +144,11 @@ export async function decodeRecord(
     throw new CorruptionError("unencrypted record in an encrypted image");
   }
   const compressed = (h.flags & RecordFlag.LZ4) !== 0;
-  if (mode === "check" && h.type === RecordType.DATA) {
-    return { data: new Uint8Array(0), compressed, rawCrc: 0 };
-  }
-  if (mode === "keep-compressed" && h.type === RecordType.DATA) {
-    return { data: payload, compressed, rawCrc: 0 };
-  }
-  let raw = payload;
-  if (compressed) {
-    raw = lz4DecompressBlock(payload, h.rawLen);
-  }
+  if (mode === "check" && data) return { data: new Uint8Array(0), compressed, rawCrc: 0 };
+  if (mode === "keep-compressed" && data) return { data: payload, compressed, rawCrc: 0 };
+  const raw = compressed ? lz4DecompressBlock(payload, h.rawLen) : payload;
   if (raw.length !== h.rawLen) {
     throw new CorruptionError(`payload is ${raw.length} bytes, header says ${h.rawLen}`);
   }
-  return { data: raw, compressed: false, rawCrc: h.type === RecordType.DATA ? crc32c(raw) : 0 };
+  return { data: raw, compressed: false, rawCrc: data ? crc32c(raw) : 0 };
 }

@@ -37,7 +37,6 @@ export type CodecJob =
     id: number;
     op: "decode";
     rec: RecordHeader;
-    hdr: ArrayBuffer;
     data: ArrayBuffer;
     mode: DecodeMode;
   };
@@ -103,8 +102,9 @@ export class CodecPool {
     if (!p) return;
     this.#pending.delete(m.id);
     this.#load[worker]--;
-    if (m.ok) p.resolve({ data: new Uint8Array(m.data), compressed: m.compressed, rawCrc: m.rawCrc });
-    else p.reject(revive(m.errorName, m.message));
+    if (m.ok) {
+      p.resolve({ data: new Uint8Array(m.data), compressed: m.compressed, rawCrc: m.rawCrc });
+    } else p.reject(revive(m.errorName, m.message));
   }
 
   #fail(e: Error) {
@@ -137,17 +137,11 @@ export class CodecPool {
     return this.#post({ id: this.#nextId++, op: "encode", rec, data: own }, [own]);
   }
 
-  /** Decode a record; `data` is transferred (do not use it afterwards). */
-  async decode(
-    rec: RecordHeader,
-    hdr: Uint8Array,
-    data: Uint8Array,
-    mode: DecodeMode,
-  ): Promise<CodecResult> {
-    if (this.#inline) return decodeRecord(hdr, data, rec, mode, await this.#inline);
-    const own = ownedBuffer(data);
-    const h = ownedBuffer(hdr.slice());
-    return this.#post({ id: this.#nextId++, op: "decode", rec, hdr: h, data: own, mode }, [own, h]);
+  /** Decode a whole record (header + stored bytes); `record` is transferred. */
+  async decode(rec: RecordHeader, record: Uint8Array, mode: DecodeMode): Promise<CodecResult> {
+    if (this.#inline) return decodeRecord(record, rec, mode, await this.#inline);
+    const own = ownedBuffer(record);
+    return this.#post({ id: this.#nextId++, op: "decode", rec, data: own, mode }, [own]);
   }
 
   /** Stop the workers. */

@@ -17,16 +17,22 @@ async function handle(job: CodecJob): Promise<CodecReply> {
   try {
     if (job.op === "encode") {
       const r = await encodeRecord(job.rec, new Uint8Array(job.data), init.compress, keys);
-      return { id: job.id, ok: true, data: ownedBuffer(r.record), compressed: false, rawCrc: r.rawCrc };
+      return {
+        id: job.id,
+        ok: true,
+        data: ownedBuffer(r.record),
+        compressed: false,
+        rawCrc: r.rawCrc,
+      };
     }
-    const d = await decodeRecord(
-      new Uint8Array(job.hdr),
-      new Uint8Array(job.data),
-      job.rec,
-      job.mode,
-      keys,
-    );
-    return { id: job.id, ok: true, data: ownedBuffer(d.data), compressed: d.compressed, rawCrc: d.rawCrc };
+    const d = await decodeRecord(new Uint8Array(job.data), job.rec, job.mode, keys);
+    return {
+      id: job.id,
+      ok: true,
+      data: ownedBuffer(d.data),
+      compressed: d.compressed,
+      rawCrc: d.rawCrc,
+    };
   } catch (e) {
     const err = e as Error;
     return { id: job.id, ok: false, errorName: err.name, message: err.message };

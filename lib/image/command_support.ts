@@ -14,7 +14,9 @@ export async function keyForWriting(o: Options, report: Reporter): Promise<Uint8
     throw new UsageError(`--compress-method=${o.compressMethod}: only lz4 is supported`);
   }
   const key = await loadKey(o, (m) => report.warn(m));
-  if (o.encrypt && !key) throw new UsageError("--encrypt needs a key: --key-file, --key-env or --key");
+  if (o.encrypt && !key) {
+    throw new UsageError("--encrypt needs a key: --key-file, --key-env or --key");
+  }
   if (key && !o.encrypt) {
     throw new UsageError("a key was given without --encrypt (add --encrypt to encrypt the image)");
   }
@@ -24,13 +26,17 @@ export async function keyForWriting(o: Options, report: Reporter): Promise<Uint8
 /** The key to read with, if one was given (--decrypt is accepted and implies nothing else). */
 export async function keyForReading(o: Options, report: Reporter): Promise<Uint8Array | undefined> {
   const key = await loadKey(o, (m) => report.warn(m));
-  if (o.decrypt && !key) throw new UsageError("--decrypt needs a key: --key-file, --key-env or --key");
+  if (o.decrypt && !key) {
+    throw new UsageError("--decrypt needs a key: --key-file, --key-env or --key");
+  }
   return key;
 }
 
 /** The image argument, required. */
 export function requireImage(o: Options): string {
-  if (!o.backupImage) throw new UsageError("--backup-image=FILE (or - for stdin/stdout) is required");
+  if (!o.backupImage) {
+    throw new UsageError("--backup-image=FILE (or - for stdin/stdout) is required");
+  }
   return o.backupImage;
 }
 

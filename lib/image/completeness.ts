@@ -58,7 +58,9 @@ export function describeCompleteness(r: CompletenessReport): string[] {
   return [
     ...r.missing.map((p) => `missing entry: ${p}`),
     ...r.truncated.map((t) =>
-      `${t.found < t.expected ? "truncated" : "oversized"} entry: ${t.path} (${t.found} of ${t.expected} bytes)`
+      `${
+        t.found < t.expected ? "truncated" : "oversized"
+      } entry: ${t.path} (${t.found} of ${t.expected} bytes)`
     ),
     ...r.altered.map((p) => `altered entry (CRC-32C mismatch): ${p}`),
     ...r.unexpected.map((p) => `unexpected entry (not in the manifest): ${p}`),

@@ -114,31 +114,42 @@ export interface RecordHeader {
   crc: number;
 }
 
-/** Encode a record header (the CRC field is set by the codec). */
+/**
+ * Encode a record header (the CRC field is set by the codec). Layout: u32 CRC, u8
+ * type, u8 flags, u16 reserved, u32 entry, u32 chunk, u32 raw length, u32 stored
+ * length; the CRC comes first so that bytes 4.. of the record are contiguous for
+ * both the CRC and the MAC.
+ */
 export function encodeRecordHeader(h: RecordHeader): Uint8Array {
   const out = new Uint8Array(RECORD_HEADER_SIZE);
-  const dv = new DataView(out.buffer);
-  out[0] = h.type;
-  out[1] = h.flags;
-  dv.setUint32(4, h.entry, true);
-  dv.setUint32(8, h.chunk, true);
-  dv.setUint32(12, h.rawLen, true);
-  dv.setUint32(16, h.storedLen, true);
-  dv.setUint32(20, h.crc, true);
+  writeRecordHeader(out, h);
   return out;
+}
+
+/** Write a record header into the first 24 bytes of `rec`. */
+export function writeRecordHeader(rec: Uint8Array, h: RecordHeader): void {
+  const dv = new DataView(rec.buffer, rec.byteOffset, RECORD_HEADER_SIZE);
+  dv.setUint32(0, h.crc, true);
+  rec[4] = h.type;
+  rec[5] = h.flags;
+  dv.setUint16(6, 0, true);
+  dv.setUint32(8, h.entry, true);
+  dv.setUint32(12, h.chunk, true);
+  dv.setUint32(16, h.rawLen, true);
+  dv.setUint32(20, h.storedLen, true);
 }
 
 /** Decode a record header without judging it. */
 export function decodeRecordHeader(b: Uint8Array): RecordHeader {
   const dv = new DataView(b.buffer, b.byteOffset, RECORD_HEADER_SIZE);
   return {
-    type: b[0],
-    flags: b[1] | (dv.getUint16(2, true) << 8),
-    entry: dv.getUint32(4, true),
-    chunk: dv.getUint32(8, true),
-    rawLen: dv.getUint32(12, true),
-    storedLen: dv.getUint32(16, true),
-    crc: dv.getUint32(20, true),
+    crc: dv.getUint32(0, true),
+    type: b[4],
+    flags: b[5] | (dv.getUint16(6, true) << 8),
+    entry: dv.getUint32(8, true),
+    chunk: dv.getUint32(12, true),
+    rawLen: dv.getUint32(16, true),
+    storedLen: dv.getUint32(20, true),
   };
 }
 

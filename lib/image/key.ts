@@ -19,7 +19,9 @@ export interface KeySources {
 export function parseHexKey(text: string, from: string): Uint8Array {
   const t = text.replace(/\r?\n$/, "").trim();
   if (!/^[0-9a-fA-F]*$/.test(t)) {
-    throw new KeyError(`${from}: the key must be 64 hexadecimal digits (found a non-hex character)`);
+    throw new KeyError(
+      `${from}: the key must be 64 hexadecimal digits (found a non-hex character)`,
+    );
   }
   if (t.length !== 64) {
     throw new KeyError(`${from}: the key must be 64 hexadecimal digits (found ${t.length})`);
@@ -46,10 +48,14 @@ export async function loadKey(
     try {
       const st = await stat(f);
       if (!st.isFile()) throw new KeyError(`key file ${f} is not a regular file`);
-      if (st.size > 4096) throw new KeyError(`key file ${f}: too large to be a key (${st.size} bytes)`);
+      if (st.size > 4096) {
+        throw new KeyError(`key file ${f}: too large to be a key (${st.size} bytes)`);
+      }
       if ((st.mode & 0o077) !== 0 && process.platform !== "win32") {
         warn(
-          `key file ${f} is accessible by group or others (mode ${(st.mode & 0o777).toString(8)}): ` +
+          `key file ${f} is accessible by group or others (mode ${
+            (st.mode & 0o777).toString(8)
+          }): ` +
             `chmod 600 it`,
         );
       }
@@ -61,12 +67,16 @@ export async function loadKey(
     return parseHexKey(text, `key file ${f}`);
   }
   if (src.key !== undefined) {
-    warn("--key puts the key in the process list where other users can see it: prefer --key-file or --key-env");
+    warn(
+      "--key puts the key in the process list where other users can see it: prefer --key-file or --key-env",
+    );
     return parseHexKey(src.key, "--key");
   }
   if (src.keyEnv) {
     const v = process.env[src.keyEnv];
-    if (v === undefined || v === "") throw new KeyError(`environment variable ${src.keyEnv} is not set`);
+    if (v === undefined || v === "") {
+      throw new KeyError(`environment variable ${src.keyEnv} is not set`);
+    }
     return parseHexKey(v, `environment variable ${src.keyEnv}`);
   }
   return undefined;

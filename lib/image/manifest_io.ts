@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CorruptionError, IoError } from "../errors.ts";
 import { VERSION } from "../version.ts";
-import { MANIFEST_FILE, type Manifest } from "./manifest.ts";
+import { type Manifest, MANIFEST_FILE } from "./manifest.ts";
 import { crc32c } from "./kernels.ts";
 import { readFileChunks } from "../backupdir/source.ts";
 import type { FoundFile } from "../backupdir/walk.ts";
@@ -24,7 +24,9 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
   }
   try {
     const m = JSON.parse(text) as Manifest;
-    if (m?.format !== "ibvault-manifest" || !Array.isArray(m.entries)) throw new Error("not an ibvault manifest");
+    if (m?.format !== "ibvault-manifest" || !Array.isArray(m.entries)) {
+      throw new Error("not an ibvault manifest");
+    }
     return m;
   } catch (e) {
     throw new CorruptionError(`${join(dir, MANIFEST_FILE)} is unreadable: ${(e as Error).message}`);
@@ -34,7 +36,10 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
 /** Write `manifest` into `dir` (temporary name, then rename). */
 export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
   const bytes = new TextEncoder().encode(JSON.stringify(manifest, null, 1) + "\n");
-  await writeAtomically(join(dir, MANIFEST_FILE), [bytes].values() as unknown as AsyncIterable<Uint8Array>);
+  await writeAtomically(
+    join(dir, MANIFEST_FILE),
+    [bytes].values() as unknown as AsyncIterable<Uint8Array>,
+  );
 }
 
 /** CRC-32C of a file, 8 hex digits. */
@@ -48,7 +53,11 @@ export async function fileCrc32c(file: string): Promise<string> {
 export async function buildManifest(dir: string, files: readonly FoundFile[]): Promise<Manifest> {
   const entries = [];
   for (const f of files) {
-    entries.push({ path: f.path, size: f.size, crc32c: await fileCrc32c(join(dir, ...f.path.split("/"))) });
+    entries.push({
+      path: f.path,
+      size: f.size,
+      crc32c: await fileCrc32c(join(dir, ...f.path.split("/"))),
+    });
   }
   return {
     format: "ibvault-manifest",

@@ -174,8 +174,9 @@ export async function openImage(
     if (h.storedLen > maxStoredLen(h.type, header.chunkSize)) {
       return bad(`declared stored length ${h.storedLen} too large`);
     }
-    const stored = await input.read(h.storedLen);
-    if (stored.length < h.storedLen) {
+    const record = new Uint8Array(RECORD_HEADER_SIZE + h.storedLen);
+    record.set(hdr);
+    if (await input.readInto(record.subarray(RECORD_HEADER_SIZE)) < h.storedLen) {
       return {
         err: new CorruptionError(
           `${name}: image truncated at byte ${input.offset} (inside ${at}): no end record`,
@@ -188,7 +189,7 @@ export async function openImage(
     } else if (h.type === RecordType.DATA) nextChunk++;
     else ended = true;
     const m: DecodeMode = h.entry === 0 || h.type !== RecordType.DATA ? "full" : mode;
-    const p = pool.decode(h, hdr, stored.slice(), m);
+    const p = pool.decode(h, record, m);
     p.catch(() => {});
     return { h, p };
   }

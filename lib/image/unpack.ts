@@ -72,7 +72,9 @@ export async function unpackImage(
   if (opts.whole) {
     const r = checkCompleteness(img.manifest, img.seen);
     if (!r.ok) {
-      throw new CorruptionError(`the image does not match its manifest: ${describeCompleteness(r).join("; ")}`);
+      throw new CorruptionError(
+        `the image does not match its manifest: ${describeCompleteness(r).join("; ")}`,
+      );
     }
     await writeManifest(opts.root, img.manifest);
   }

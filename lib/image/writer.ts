@@ -80,7 +80,7 @@ export async function* writeImage(
       queue.push({ p, len });
       pending++;
     };
-    async function* drain(all: boolean): AsyncGenerator<Uint8Array> {
+    const drain = async function* (all: boolean): AsyncGenerator<Uint8Array> {
       while (queue.length > 0 && (all || pending > maxInFlight || "done" in queue[0])) {
         const item = queue.shift()!;
         if ("done" in item) {
@@ -94,9 +94,12 @@ export async function* writeImage(
         end.storedBytes += r.data.length;
         yield r.data;
       }
-    }
+    };
     // One entry: an ENTRY record then its DATA chunks.
-    async function* writeEntry(index: number, e: FileEntry): AsyncGenerator<Uint8Array> {
+    const writeEntry = async function* (
+      index: number,
+      e: FileEntry,
+    ): AsyncGenerator<Uint8Array> {
       checkEntryPath(e.path, "entry");
       submit(
         RecordType.ENTRY,
@@ -147,7 +150,7 @@ export async function* writeImage(
       end.entries++;
       queue.push({ done: { path: e.path, size: total } });
       yield* drain(false);
-    }
+    };
     const json = new TextEncoder().encode(JSON.stringify(manifest, null, 1));
     yield* writeEntry(0, { path: MANIFEST_FILE, size: json.length, mode: 0o640, data: once(json) });
     let index = 1;

@@ -6,7 +6,7 @@
  * by pointer without a copy; without them (instantiation failed, or forced for
  * tests) it is a plain array and the TypeScript versions run.
  */
-import * as wasm from "../kernels/wasm.ts";
+import * as wasm from "../kernels/mod.ts";
 import { adler32Ts, crc32cTs, innodbNewTs, innodbOldTs } from "./checksum_ts.ts";
 
 /** A block of page data plus checksum primitives over byte ranges of it. */

@@ -62,13 +62,14 @@ export function checkPages(
 ): RangeResult {
   const size = space.physicalSize;
   const dblwr = space.spaceId === 0;
+  const bytes = buf.bytes;
   for (let i = 0; i < count; i++) {
     const pageNo = firstPage + i;
     if (dblwr && isDoublewritePage(space, pageNo)) {
       into.skipped++;
       continue;
     }
-    const v = judgePage(buf, off + i * size, pageNo, space, algo);
+    const v = judgePage(buf, off + i * size, pageNo, space, algo, bytes);
     into.pages++;
     if (typeof v === "number") into.flavours[v]++;
     else {

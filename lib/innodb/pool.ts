@@ -19,10 +19,10 @@ export class ValidatePool {
   #slots: Slot[] = [];
   #inline?: PageBuffer;
 
-  /** Start `threads` workers (at least one). */
+  /** Start `threads` workers; 0 runs every task on the calling thread. */
   constructor(threads: number) {
     try {
-      for (let i = 0; i < Math.max(1, threads); i++) this.#slots.push(this.#spawn());
+      for (let i = 0; i < threads; i++) this.#slots.push(this.#spawn());
     } catch {
       for (const s of this.#slots) void s.worker.terminate();
       this.#slots = [];

@@ -28,7 +28,7 @@ export interface ValidateInput {
 
 /** Engine settings. */
 export interface EngineOptions {
-  /** Worker threads (default 1). */
+  /** Worker threads (default 1; 0 checks on the calling thread). */
   threads?: number;
   algorithm?: ChecksumAlgorithm;
   /** Stop a file after this many corrupt pages (default 64). */

@@ -84,9 +84,11 @@ export function judgePage(
   pageNo: number,
   space: SpaceInfo,
   algo: ChecksumAlgorithm,
+  b: Uint8Array = buf.bytes,
 ): PageVerdict {
-  const b = buf.bytes;
   const size = space.physicalSize;
+  const fast = fastPath(buf, b, off, pageNo, space, algo);
+  if (fast >= 0) return fast;
   const reasons: string[] = [];
   const storedNo = be32(b, off + FIL_PAGE_OFFSET);
   if (storedNo !== pageNo) {
@@ -103,6 +105,43 @@ export function judgePage(
   }
   if (space.zipSize) return judgeZip(buf, b, off, size, algo, reasons);
   return judgeClassic(buf, b, off, size, algo, reasons);
+}
+
+/**
+ * The common case in one pass: page number right, plain (not compressed) page,
+ * crc32 or full_crc32 checksum matching, LSN copies equal. Returns -1 when the
+ * page needs the full rules (then they run from scratch).
+ */
+function fastPath(
+  buf: PageBuffer,
+  b: Uint8Array,
+  off: number,
+  pageNo: number,
+  space: SpaceInfo,
+  algo: ChecksumAlgorithm,
+): number {
+  if (be32(b, off + FIL_PAGE_OFFSET) !== pageNo) return -1;
+  const size = space.physicalSize;
+  if (space.fullCrc32) {
+    if (b[off + FIL_PAGE_TYPE] & 0x80) return -1;
+    const stored = be32(b, off + size - 4);
+    if (
+      stored !== 0 && be32(b, off) === 0 &&
+      be32(b, off + FIL_PAGE_LSN + 4) === be32(b, off + size - 8) &&
+      buf.crc32c(off, size - 4) === stored
+    ) return F_FULL_CRC32;
+    return -1;
+  }
+  if (space.zipSize || space.pageCompressed) return -1;
+  if (algo.strict === "innodb" || algo.strict === "none") return -1;
+  const f1 = be32(b, off);
+  if (
+    f1 !== 0 && f1 !== BUF_NO_CHECKSUM_MAGIC && f1 === be32(b, off + size - 8) &&
+    be32(b, off + FIL_PAGE_LSN + 4) === be32(b, off + size - 4) &&
+    ((buf.crc32c(off + FIL_PAGE_OFFSET, FIL_PAGE_FILE_FLUSH_LSN - FIL_PAGE_OFFSET) ^
+        buf.crc32c(off + FIL_PAGE_DATA, size - FIL_PAGE_DATA - 8)) >>> 0) === f1
+  ) return F_CRC32;
+  return -1;
 }
 
 function judgeFullCrc32(

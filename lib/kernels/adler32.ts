@@ -1,6 +1,6 @@
 /** Adler-32 (RFC 1950), the zlib stream checksum. */
 
-import { copyIn, kernels } from "./wasm.ts";
+import { kernels, locate } from "./wasm.ts";
 
 /** Adler-32 of `len` bytes at `ptr` in kernel memory, continuing from `adler` (1 to start). */
 export function adler32At(ptr: number, len: number, adler = 1): number {
@@ -9,5 +9,5 @@ export function adler32At(ptr: number, len: number, adler = 1): number {
 
 /** Adler-32 of `data`, continuing from `adler` (1 to start). */
 export function adler32(data: Uint8Array, adler = 1): number {
-  return adler32At(copyIn(data), data.length, adler);
+  return adler32At(locate(data), data.length, adler);
 }

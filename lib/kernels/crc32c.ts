@@ -3,16 +3,16 @@
  * folds long inputs with SIMD (see wasm/assembly/crc32c.ts); 16 KiB pages run at 5+ GB/s.
  */
 
-import { copyIn, kernels } from "./wasm.ts";
+import { kernels, locate } from "./wasm.ts";
 
 /** CRC-32C of `len` bytes of kernel memory at `ptr`, continuing from `crc` (0 to start). */
 export function crc32cAt(ptr: number, len: number, crc = 0): number {
   return kernels().crc32c(ptr, len, crc) >>> 0;
 }
 
-/** CRC-32C of `data` (copied into kernel memory), continuing from `crc` (0 to start). */
+/** CRC-32C of `data` (copied into kernel memory unless it is a view of it), continuing from `crc` (0 to start). */
 export function crc32c(data: Uint8Array, crc = 0): number {
-  return crc32cAt(copyIn(data), data.length, crc);
+  return crc32cAt(locate(data), data.length, crc);
 }
 
 const POLY = 0x82f63b78;

@@ -3,7 +3,7 @@
  * in the first 4 bytes of a page, the "old" one in the 4 bytes before the trailer's LSN.
  */
 
-import { copyIn, kernels } from "./wasm.ts";
+import { kernels, locate } from "./wasm.ts";
 
 /** buf_calc_page_new_checksum of the `pageSize`-byte page at `ptr` in kernel memory. */
 export function innodbChecksumNewAt(ptr: number, pageSize: number): number {
@@ -17,11 +17,11 @@ export function innodbChecksumOldAt(ptr: number): number {
 
 /** buf_calc_page_new_checksum of `page` (its length is the page size). */
 export function innodbChecksumNew(page: Uint8Array): number {
-  return innodbChecksumNewAt(copyIn(page), page.length);
+  return innodbChecksumNewAt(locate(page), page.length);
 }
 
 /** buf_calc_page_old_checksum of `page` (only its first 26 bytes matter). */
 export function innodbChecksumOld(page: Uint8Array): number {
   if (page.length < 26) throw new RangeError("a page has at least 26 bytes");
-  return innodbChecksumOldAt(copyIn(page));
+  return innodbChecksumOldAt(locate(page));
 }

@@ -38,15 +38,18 @@ export function lz4CompressBlock(src: Uint8Array): Uint8Array {
 
 /**
  * Decompresses the block of `srcLen` bytes at `srcPtr` into [dstPtr, dstPtr+dstCap) and returns
- * the decompressed size. Throws CorruptionError if the block is malformed or needs more room.
+ * the decompressed size. With `prefixLen`, matches may reach that many bytes back before dstPtr
+ * (linked blocks: put the previous block's output, up to 64 KiB, just below dstPtr). Throws
+ * CorruptionError if the block is malformed or needs more room.
  */
 export function lz4DecompressBlockAt(
   srcPtr: number,
   srcLen: number,
   dstPtr: number,
   dstCap: number,
+  prefixLen = 0,
 ): number {
-  const n = kernels().lz4DecompressBlock(srcPtr, srcLen, dstPtr, dstCap);
+  const n = kernels().lz4DecompressBlock(srcPtr, srcLen, dstPtr, dstCap, prefixLen);
   if (n < 0) {
     throw new CorruptionError(
       `malformed LZ4 block (${srcLen} bytes) or output larger than ${dstCap} bytes`,

@@ -27,7 +27,13 @@ export interface KernelExports {
   xxhash32(ptr: number, len: number, seed: number): number;
   lz4CompressBound(n: number): number;
   lz4CompressBlock(src: number, srcLen: number, dst: number, dstCap: number): number;
-  lz4DecompressBlock(src: number, srcLen: number, dst: number, dstCap: number): number;
+  lz4DecompressBlock(
+    src: number,
+    srcLen: number,
+    dst: number,
+    dstCap: number,
+    prefixLen: number,
+  ): number;
 }
 
 const PAGE = 65536;
@@ -144,4 +150,12 @@ export function copyIn(data: Uint8Array, extra = 0): number {
   const ptr = scratch(data.length + extra);
   view(ptr, data.length).set(data);
   return ptr;
+}
+
+/**
+ * The kernel-memory pointer of `data`: its own offset when it already is a view of kernel memory
+ * (no copy), else a copy in the scratch region.
+ */
+export function locate(data: Uint8Array): number {
+  return data.buffer === memory().buffer ? data.byteOffset : copyIn(data);
 }

@@ -37,8 +37,9 @@ export interface ScannedIdentifier {
   end: number;
 }
 
+/** ASCII white space only: MySQL allows U+0080 and above (U+00A0 too) in bare names. */
 function isSpace(ch: string): boolean {
-  return /\s/u.test(ch);
+  return /[ \t\n\r\f\v]/.test(ch);
 }
 
 /**

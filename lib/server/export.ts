@@ -44,8 +44,8 @@ export interface ExportOptions {
   crc?: boolean;
   /** Bytes per read (default 1 MiB; a multiple of every page size). */
   chunkSize?: number;
-  /** Called with the running count of bytes read. */
-  onProgress?: (bytes: number) => void;
+  /** Called with the running count of bytes read and the entry path being read. */
+  onProgress?: (bytes: number, path: string) => void;
   /** Called on each lock and unlock, with the tables concerned and the lock's duration. */
   onLock?: (event: "locked" | "unlocked", tables: SelectedTable[], ms: number) => void;
 }
@@ -137,6 +137,7 @@ export async function openTtsExport(opts: ExportOptions): Promise<TtsExport> {
   let locked: SelectedTable[] = [];
   let lockStart = 0;
   let closed = false;
+  let flushing = false;
   let completed = false;
   let lost: Error | undefined;
 
@@ -173,11 +174,14 @@ export async function openTtsExport(opts: ExportOptions): Promise<TtsExport> {
     check();
     lockStart = performance.now();
     locked = tables;
+    flushing = true;
     try {
       await queryRows(conn, flushForExportSql(tables));
     } catch (err) {
       locked = [];
       throw err;
+    } finally {
+      flushing = false;
     }
     stats.locks++;
     opts.onLock?.("locked", tables, 0);
@@ -209,7 +213,10 @@ export async function openTtsExport(opts: ExportOptions): Promise<TtsExport> {
     closed = true;
     opts.signal?.removeEventListener("abort", onAbort);
     try {
-      await unlock();
+      // Still waiting for the lock (e.g. behind a long transaction): an UNLOCK would
+      // queue behind the FLUSH, so drop the connection; the server releases all.
+      if (flushing) conn.destroy();
+      else await unlock();
     } catch {
       // closing after a failure: the error that led here is what the user sees
     } finally {
@@ -259,6 +266,8 @@ export async function openTtsExport(opts: ExportOptions): Promise<TtsExport> {
     check();
   } catch (err) {
     await close();
+    // After an abort, what failed in its wake (a dropped FLUSH) is not the story.
+    if (opts.signal?.aborted) throw opts.signal.reason;
     throw err;
   }
 
@@ -267,29 +276,39 @@ export async function openTtsExport(opts: ExportOptions): Promise<TtsExport> {
     streamFile(`${datadir}/${path}`, size, datadir, chunkSize, (chunk) => {
       check();
       bytes += chunk.length;
-      opts.onProgress?.(bytes);
+      opts.onProgress?.(bytes, path);
     });
 
   function entryOf(path: string, size: number): FileEntry {
     let entry: FileEntry = { path, size, mode: 0o640, data: guarded(readFile(path, size)) };
     if (path.endsWith(".ibd") && opts.checkPages) entry = opts.checkPages(entry);
-    if (!wantCrc) return entry;
     const inner = entry.data;
-    entry = {
+    unread.add(path);
+    return {
       ...entry,
       data: (async function* () {
         let crc = 0;
         let n = 0;
         for await (const chunk of inner) {
-          crc = crc32c(chunk, crc);
+          if (wantCrc) crc = crc32c(chunk, crc);
           n += chunk.length;
           yield chunk;
         }
-        records.push({ path, size: n, crc32c: (crc >>> 0).toString(16).padStart(8, "0") });
+        unread.delete(path);
+        if (wantCrc) {
+          records.push({ path, size: n, crc32c: (crc >>> 0).toString(16).padStart(8, "0") });
+        }
       })(),
     };
-    return entry;
   }
+
+  /** Entries handed out whose data was not read to the end. */
+  const unread = new Set<string>();
+  const allRead = () => {
+    if (unread.size > 0) {
+      throw new IoError(`the backup stopped before ${[...unread][0]} was read to the end`);
+    }
+  };
 
   async function* tableEntries(t: SelectedTable): AsyncGenerator<FileEntry> {
     for (const path of tableEntryPaths(t)) {
@@ -325,11 +344,13 @@ export async function openTtsExport(opts: ExportOptions): Promise<TtsExport> {
           await statFiles([t], true);
           yield* tableEntries(t);
           check();
+          allRead();
           await unlock();
         }
       } else {
         for (const t of opts.tables) yield* tableEntries(t);
         check();
+        allRead();
         await unlock();
       }
       completed = true;

@@ -82,19 +82,23 @@ export async function prepareImportSession(conn: Connection): Promise<void> {
 
 /**
  * Create database `name` unless it exists, with the options of `source`; true when
- * this call created it.
+ * this call created it. Names are compared exactly (in letter case too unless
+ * `foldCase`, for lower_case_table_names 1 and 2), not by the server's
+ * accent-insensitive collation.
  */
 export async function ensureDatabase(
   conn: Connection,
   name: string,
   source: DatabaseRecord | undefined,
+  foldCase = false,
 ): Promise<boolean> {
   const rows = await queryRows<{ n: string }>(
     conn,
     "SELECT SCHEMA_NAME AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
     [name],
   );
-  if (rows.some((r) => String(r.n) === name)) return false;
+  const same = (a: string) => foldCase ? a.toLowerCase() === name.toLowerCase() : a === name;
+  if (rows.some((r) => same(String(r.n)))) return false;
   await queryRows(conn, renameCreateDatabase(source, name));
   return true;
 }

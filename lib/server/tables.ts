@@ -241,7 +241,19 @@ export async function selectTables(
   filter: TableFilter,
   includeGiven: boolean,
 ): Promise<TableSelection> {
+  const datadir = String(facts.datadir);
+  try {
+    if (!(await stat(datadir)).isDirectory()) throw new Error("not a directory");
+  } catch (err) {
+    if ((err as { code?: string }).code === "EACCES") throw await permissionError(datadir, datadir);
+    throw new IoError(
+      `the server's data directory ${datadir} is not a directory here (${
+        (err as Error).message
+      }): ` +
+        `ibvault reads tablespace files and must run on the database host (or give --datadir)`,
+    );
+  }
   const catalog = await readCatalog(conn, facts);
   const classified = classifyTables(catalog, facts, filter, includeGiven);
-  return await checkTableFiles(classified, String(facts.datadir));
+  return await checkTableFiles(classified, datadir);
 }

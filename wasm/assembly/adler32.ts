@@ -13,27 +13,27 @@ export function adler32(ptr: usize, len: usize, adler: u32): u32 {
     const end8 = ptr + (n & ~7);
     while (ptr < end8) {
       const w = load<u64>(ptr);
-      a += <u32>(w & 0xff);
+      a += <u32> (w & 0xff);
       b += a;
-      a += <u32>((w >>> 8) & 0xff);
+      a += <u32> ((w >>> 8) & 0xff);
       b += a;
-      a += <u32>((w >>> 16) & 0xff);
+      a += <u32> ((w >>> 16) & 0xff);
       b += a;
-      a += <u32>((w >>> 24) & 0xff);
+      a += <u32> ((w >>> 24) & 0xff);
       b += a;
-      a += <u32>((w >>> 32) & 0xff);
+      a += <u32> ((w >>> 32) & 0xff);
       b += a;
-      a += <u32>((w >>> 40) & 0xff);
+      a += <u32> ((w >>> 40) & 0xff);
       b += a;
-      a += <u32>((w >>> 48) & 0xff);
+      a += <u32> ((w >>> 48) & 0xff);
       b += a;
-      a += <u32>(w >>> 56);
+      a += <u32> (w >>> 56);
       b += a;
       ptr += 8;
     }
     const end = ptr + (n & 7);
     while (ptr < end) {
-      a += <u32>load<u8>(ptr);
+      a += <u32> load<u8>(ptr);
       b += a;
       ptr++;
     }

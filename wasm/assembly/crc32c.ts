@@ -1,47 +1,60 @@
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78).
 //
-// Long inputs use the sparse-polynomial fold: Z(y) = y^209 + y^144 + y^54 + y^39 + y^14 + 1 with
-// y = x^32 is a multiple of the generator (Z(x) is, so Z(x)^32 = Z(x^32) is too; the tests check
-// Z(x) mod P = 0). XORing a multiple of the generator into a message leaves its CRC unchanged, so
-// every 4-byte word w[j] at least 209 words from the end of the folded span can be cleared and
-// XORed into w[j+65], w[j+155], w[j+170], w[j+195] and w[j+209]. Done in "pull" form, the folded
-// value of word j is f[j] = w[j] ^ f[j-65] ^ f[j-155] ^ f[j-170] ^ f[j-195] ^ f[j-209]: one
-// forward pass of v128 loads and XORs (the smallest distance, 65 words, exceeds a vector's 4).
-// The cleared words become zeros, whose raw CRC from a zero register is zero, so only the 212
-// tail words (and the bytes after them) go through slicing-by-16. The initial register is XORed
-// into the first word, which for a reflected CRC is the same as starting from that register.
+// Long inputs use the sparse-polynomial fold. Z(x) = x^209 + x^144 + x^54 + x^39 + x^14 + 1 is a
+// multiple of the generator (the tests check it), hence so is Z(y) = Z(x)^8 with y = x^8: its
+// exponents count bytes. XORing a multiple of the generator into a message leaves its CRC
+// unchanged, so every byte m[j] at least 209 bytes from the end of the folded span can be cleared
+// and XORed into m[j+65], m[j+155], m[j+170], m[j+195] and m[j+209]. In "pull" form the folded
+// byte is f[j] = m[j] ^ f[j-65] ^ f[j-155] ^ f[j-170] ^ f[j-195] ^ f[j-209]: one forward pass of
+// (unaligned) v128 loads and XORs, as the smallest distance, 65, exceeds a vector's 16 bytes.
+// The cleared bytes become zeros, whose raw CRC from a zero register is zero, so only the 224
+// tail bytes (and any bytes after them) go through slicing-by-16. The initial register is XORed
+// into the first 4 bytes, which for a reflected CRC is the same as starting from that register.
 // The input is never written: f[] lives in a sliding scratch window in module-owned memory.
+// (Byte units keep the sliced tail 4x shorter than 4-byte units at the same cost per vector.)
 
 const POLY: u32 = 0x82f63b78;
 
 /** Slicing-by-16 tables: TABLES[k*256 + b] is the CRC of byte b followed by k zero bytes. */
 const TABLES: usize = memory.data(16 * 256 * 4, 64);
 
-/** Fold distances in words (209 - the other exponents of Z). */
+/** Fold distances in bytes (209 minus the other exponents of Z). */
 const D1: usize = 65;
 const D2: usize = 155;
 const D3: usize = 170;
 const D4: usize = 195;
 const D5: usize = 209;
-/** Words kept below the write position so f[j - D5] is always readable. */
-const HIST: usize = 212;
-/** Tail words handled by slicing: a multiple of 4 that is at least D5. */
-const TAIL_WORDS: usize = 212;
-/** Words per scratch window before the history is slid back down. */
-const WINDOW: usize = 8192;
+/** Tail bytes handled by slicing: whole vectors covering at least D5. */
+const TAIL_BYTES: usize = (D5 + 15) & ~15;
+/** History kept below the write position so f[j - D5] is always readable. */
+const HIST: usize = TAIL_BYTES;
+/** Bytes per scratch window before the history is slid back down. */
+const WINDOW: usize = 32768;
 /** Shortest input (bytes) that is folded; shorter inputs are sliced. */
-const FOLD_MIN: usize = (TAIL_WORDS + 64) * 4;
+const FOLD_MIN: usize = TAIL_BYTES + 256;
 
-const SCRATCH: usize = memory.data(<i32>((HIST + WINDOW) * 4), 64);
-const SCR: usize = SCRATCH + HIST * 4;
-const SCR_END: usize = SCR + WINDOW * 4;
-const TAIL: usize = memory.data(<i32>(TAIL_WORDS * 4), 64);
+const SCRATCH: usize = memory.data(<i32> (HIST + WINDOW), 64);
+const SCR: usize = SCRATCH + HIST;
+const SCR_END: usize = SCR + WINDOW;
+const TAIL: usize = memory.data(<i32> TAIL_BYTES, 64);
+
+// Long buffers: Z2(y) = y^5275 + y^4508 + y^2751 + 1 (also a multiple, y = x^8) needs three
+// history loads per vector instead of five; its 5,280-byte sliced tail only pays off on long input.
+const L1: usize = 767;
+const L2: usize = 2524;
+const L3: usize = 5275;
+const LONG_TAIL: usize = (L3 + 15) & ~15;
+const LONG_MIN: usize = 512 * 1024;
+const LSCRATCH: usize = memory.data(<i32> (LONG_TAIL + WINDOW), 64);
+const LSCR: usize = LSCRATCH + LONG_TAIL;
+const LSCR_END: usize = LSCR + WINDOW;
+const LTAIL: usize = memory.data(<i32> LONG_TAIL, 64);
 
 function initTables(): void {
   for (let b: u32 = 0; b < 256; b++) {
     let c = b;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
-    store<u32>(TABLES + (<usize>b << 2), c);
+    store<u32>(TABLES + (<usize> b << 2), c);
   }
   for (let k: usize = 1; k < 16; k++) {
     for (let b: usize = 0; b < 256; b++) {
@@ -53,8 +66,8 @@ function initTables(): void {
 }
 initTables();
 
-@inline function tab(k: usize, b: u32): u32 {
-  return load<u32>(TABLES + (k << 10) + (<usize>b << 2));
+function tab(k: usize, b: u32): u32 {
+  return load<u32>(TABLES + (k << 10) + (<usize> b << 2));
 }
 
 /** Raw (no pre/post inversion) slicing-by-16 update of register `reg` over [p, p+len). */
@@ -69,7 +82,8 @@ function slice16(p: usize, len: usize, reg: u32): u32 {
       tab(12, w0 >>> 24) ^ tab(11, w1 & 0xff) ^ tab(10, (w1 >>> 8) & 0xff) ^
       tab(9, (w1 >>> 16) & 0xff) ^ tab(8, w1 >>> 24) ^ tab(7, w2 & 0xff) ^
       tab(6, (w2 >>> 8) & 0xff) ^ tab(5, (w2 >>> 16) & 0xff) ^ tab(4, w2 >>> 24) ^
-      tab(3, w3 & 0xff) ^ tab(2, (w3 >>> 8) & 0xff) ^ tab(1, (w3 >>> 16) & 0xff) ^ tab(0, w3 >>> 24);
+      tab(3, w3 & 0xff) ^ tab(2, (w3 >>> 8) & 0xff) ^ tab(1, (w3 >>> 16) & 0xff) ^
+      tab(0, w3 >>> 24);
     p += 16;
   }
   const end = p + (len & 15);
@@ -80,45 +94,53 @@ function slice16(p: usize, len: usize, reg: u32): u32 {
   return reg;
 }
 
-/** f[j] for `n` vectors: reads src and the history below q, writes q; returns nothing. */
-@inline function foldSpan(src: usize, q: usize, n: usize): void {
-  let b = q - D5 * 4;
-  const end = src + (n << 4);
-  while (src < end) {
-    let v = v128.load(src);
-    v = v128.xor(v, v128.load(b, (D5 - D1) * 4));
-    v = v128.xor(v, v128.load(b, (D5 - D2) * 4));
-    v = v128.xor(v, v128.load(b, (D5 - D3) * 4));
-    v = v128.xor(v, v128.load(b, (D5 - D4) * 4));
-    v = v128.xor(v, v128.load(b));
-    v128.store(b, v, D5 * 4);
-    src += 16;
-    b += 16;
-  }
+/** One vector of f: the input XOR the folded values D1..D5 bytes back (b = position - D5). */
+function pull(src: usize, b: usize): v128 {
+  let v = v128.load(src);
+  v = v128.xor(v, v128.load(b, D5 - D1));
+  v = v128.xor(v, v128.load(b, D5 - D2));
+  v = v128.xor(v, v128.load(b, D5 - D3));
+  v = v128.xor(v, v128.load(b, D5 - D4));
+  return v128.xor(v, v128.load(b));
 }
 
-/** Moves the last HIST words before q to just below SCR; returns the new write position. */
-@inline function slide(q: usize): usize {
-  memory.copy(SCRATCH, q - HIST * 4, HIST * 4);
+/** f for `n` vectors: reads src and the history below q, writes at q. */
+function foldSpan(src: usize, q: usize, n: usize): void {
+  let b = q - D5;
+  const end = src + (n << 4);
+  const end2 = src + ((n & ~1) << 4);
+  while (src < end2) {
+    v128.store(b, pull(src, b), D5);
+    v128.store(b, pull(src + 16, b + 16), D5 + 16);
+    src += 32;
+    b += 32;
+  }
+  if (src < end) v128.store(b, pull(src, b), D5);
+}
+
+/** Moves the last HIST bytes before q to just below SCR; returns the new write position. */
+function slide(q: usize): usize {
+  memory.copy(SCRATCH, q - HIST, HIST);
   return SCR;
 }
 
 /**
- * Folds the first words of [p, p+4n) with the raw register `reg` applied to the first word.
- * Writes the TAIL_WORDS tail words to TAIL; returns the number of input words consumed.
+ * Folds the start of [p, p+len) with the raw register `reg` applied to the first word. Writes the
+ * TAIL_BYTES tail bytes to TAIL; returns the number of input bytes consumed.
  */
-function fold(p: usize, n: usize, reg: u32): usize {
-  const cleared = (n - TAIL_WORDS) & ~(<usize>3);
-  memory.fill(SCRATCH, 0, HIST * 4);
+function fold(p: usize, len: usize, reg: u32): usize {
+  const cleared = (len - TAIL_BYTES) & ~(<usize> 15);
+  const zero = i32x4(0, 0, 0, 0);
+  for (let z = SCRATCH; z < SCR; z += 16) v128.store(z, zero);
   v128.store(SCR, v128.xor(v128.load(p), i32x4(reg, 0, 0, 0)));
   let q = SCR + 16;
   let src = p + 16;
-  let left = (cleared >>> 2) - 1;
+  let left = (cleared >>> 4) - 1;
   while (left > 0) {
     let room = (SCR_END - q) >>> 4;
     if (room == 0) {
       q = slide(q);
-      room = WINDOW >>> 2;
+      room = WINDOW >>> 4;
     }
     const k = left < room ? left : room;
     foldSpan(src, q, k);
@@ -127,33 +149,73 @@ function fold(p: usize, n: usize, reg: u32): usize {
     left -= k;
   }
   // Tail: the same sums, but with the tail's own f values taken as zero.
-  if (SCR_END - q < TAIL_WORDS * 4) q = slide(q);
-  const zero = i32x4(0, 0, 0, 0);
-  let out = TAIL;
-  const tailEnd = TAIL + TAIL_WORDS * 4;
-  let b = q - D5 * 4;
-  while (out < tailEnd) {
-    let v = v128.load(src);
-    v = v128.xor(v, v128.load(b, (D5 - D1) * 4));
-    v = v128.xor(v, v128.load(b, (D5 - D2) * 4));
-    v = v128.xor(v, v128.load(b, (D5 - D3) * 4));
-    v = v128.xor(v, v128.load(b, (D5 - D4) * 4));
-    v = v128.xor(v, v128.load(b));
-    v128.store(out, v);
-    v128.store(b, zero, D5 * 4);
+  if (SCR_END - q < TAIL_BYTES) q = slide(q);
+  let b = q - D5;
+  for (let out = TAIL; out < TAIL + TAIL_BYTES; out += 16) {
+    v128.store(out, pull(src, b));
+    v128.store(b, zero, D5);
     src += 16;
     b += 16;
-    out += 16;
   }
-  return cleared + TAIL_WORDS;
+  return cleared + TAIL_BYTES;
+}
+
+/** One vector of f for Z2 (b = position - L3). */
+function pullLong(src: usize, b: usize): v128 {
+  let v = v128.load(src);
+  v = v128.xor(v, v128.load(b, L3 - L1));
+  v = v128.xor(v, v128.load(b, L3 - L2));
+  return v128.xor(v, v128.load(b));
+}
+
+/** As fold, with Z2: writes LONG_TAIL bytes to LTAIL; returns the input bytes consumed. */
+function foldLong(p: usize, len: usize, reg: u32): usize {
+  const cleared = (len - LONG_TAIL) & ~(<usize> 15);
+  const zero = i32x4(0, 0, 0, 0);
+  for (let z = LSCRATCH; z < LSCR; z += 16) v128.store(z, zero);
+  v128.store(LSCR, v128.xor(v128.load(p), i32x4(reg, 0, 0, 0)));
+  let q = LSCR + 16;
+  let src = p + 16;
+  const end = p + cleared;
+  while (src < end) {
+    if (q == LSCR_END) {
+      memory.copy(LSCRATCH, q - LONG_TAIL, LONG_TAIL);
+      q = LSCR;
+    }
+    const stop = min(end, src + (LSCR_END - q));
+    let b = q - L3;
+    while (src < stop) {
+      v128.store(b, pullLong(src, b), L3);
+      src += 16;
+      b += 16;
+    }
+    q = b + L3;
+  }
+  if (LSCR_END - q < LONG_TAIL) {
+    memory.copy(LSCRATCH, q - LONG_TAIL, LONG_TAIL);
+    q = LSCR;
+  }
+  let b = q - L3;
+  for (let out = LTAIL; out < LTAIL + LONG_TAIL; out += 16) {
+    v128.store(out, pullLong(src, b));
+    v128.store(b, zero, L3);
+    src += 16;
+    b += 16;
+  }
+  return cleared + LONG_TAIL;
 }
 
 /** CRC-32C of [ptr, ptr+len) continuing from `crc` (0 for a fresh CRC). */
 export function crc32c(ptr: usize, len: usize, crc: u32): u32 {
   let reg = ~crc;
-  if (len >= FOLD_MIN) {
-    const used = fold(ptr, len >>> 2, reg) << 2;
-    reg = slice16(TAIL, TAIL_WORDS * 4, 0);
+  if (len >= LONG_MIN) {
+    const used = foldLong(ptr, len, reg);
+    reg = slice16(LTAIL, LONG_TAIL, 0);
+    ptr += used;
+    len -= used;
+  } else if (len >= FOLD_MIN) {
+    const used = fold(ptr, len, reg);
+    reg = slice16(TAIL, TAIL_BYTES, 0);
     ptr += used;
     len -= used;
   }

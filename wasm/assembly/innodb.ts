@@ -5,7 +5,7 @@
 const MASK: u32 = 1463735687;
 const MASK2: u32 = 1653893711;
 
-@inline function foldPair(n1: u32, n2: u32): u32 {
+function foldPair(n1: u32, n2: u32): u32 {
   return ((((n1 ^ n2 ^ MASK2) << 8) + n1) ^ MASK) + n2;
 }
 
@@ -15,19 +15,19 @@ function foldBinary(p: usize, len: usize): u32 {
   const end8 = p + (len & ~7);
   while (p < end8) {
     const w = load<u64>(p);
-    fold = foldPair(fold, <u32>(w & 0xff));
-    fold = foldPair(fold, <u32>((w >>> 8) & 0xff));
-    fold = foldPair(fold, <u32>((w >>> 16) & 0xff));
-    fold = foldPair(fold, <u32>((w >>> 24) & 0xff));
-    fold = foldPair(fold, <u32>((w >>> 32) & 0xff));
-    fold = foldPair(fold, <u32>((w >>> 40) & 0xff));
-    fold = foldPair(fold, <u32>((w >>> 48) & 0xff));
-    fold = foldPair(fold, <u32>(w >>> 56));
+    fold = foldPair(fold, <u32> (w & 0xff));
+    fold = foldPair(fold, <u32> ((w >>> 8) & 0xff));
+    fold = foldPair(fold, <u32> ((w >>> 16) & 0xff));
+    fold = foldPair(fold, <u32> ((w >>> 24) & 0xff));
+    fold = foldPair(fold, <u32> ((w >>> 32) & 0xff));
+    fold = foldPair(fold, <u32> ((w >>> 40) & 0xff));
+    fold = foldPair(fold, <u32> ((w >>> 48) & 0xff));
+    fold = foldPair(fold, <u32> (w >>> 56));
     p += 8;
   }
   const end = p + (len & 7);
   while (p < end) {
-    fold = foldPair(fold, <u32>load<u8>(p));
+    fold = foldPair(fold, <u32> load<u8>(p));
     p++;
   }
   return fold;

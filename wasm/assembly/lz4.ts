@@ -10,7 +10,7 @@ const HASH_LOG: u64 = 12;
 const SKIP_TRIGGER: u32 = 6;
 
 /** Positions (relative to the source start) by hash of the next 5 bytes. */
-const HASH_TABLE: usize = memory.data(4 << <i32>HASH_LOG, 64);
+const HASH_TABLE: usize = memory.data(4 << <i32> HASH_LOG, 64);
 
 /** The destination is too small for the worst case of this source. */
 export const LZ4_ERR_DST_TOO_SMALL: i32 = -1;
@@ -22,16 +22,16 @@ export function lz4CompressBound(n: u32): u32 {
   return n + n / 255 + 16;
 }
 
-@inline function hash5(p: usize): usize {
-  return <usize>(((load<u64>(p) << 24) * 889523592379) >>> (64 - HASH_LOG)) << 2;
+function hash5(p: usize): usize {
+  return <usize> (((load<u64>(p) << 24) * 889523592379) >>> (64 - HASH_LOG)) << 2;
 }
 
 /** Length of the common run of [a..) and [b..), stopping at `limit` (for a). */
-@inline function commonLength(a: usize, b: usize, limit: usize): usize {
+function commonLength(a: usize, b: usize, limit: usize): usize {
   const start = a;
   while (a + 8 <= limit) {
     const x = load<u64>(a) ^ load<u64>(b);
-    if (x != 0) return a - start + <usize>(ctz<u64>(x) >>> 3);
+    if (x != 0) return a - start + <usize> (ctz<u64>(x) >>> 3);
     a += 8;
     b += 8;
   }
@@ -43,18 +43,18 @@ export function lz4CompressBound(n: u32): u32 {
 }
 
 /** Writes a length extension (the part of a length beyond 15) at op; returns the new op. */
-@inline function writeLength(op: usize, len: usize): usize {
+function writeLength(op: usize, len: usize): usize {
   while (len >= 255) {
     store<u8>(op, 255);
     op++;
     len -= 255;
   }
-  store<u8>(op, <u8>len);
+  store<u8>(op, <u8> len);
   return op + 1;
 }
 
 /** Copies n bytes, 16 at a time when both ranges have 16 bytes of slack, else exactly. */
-@inline function copyLiterals(dst: usize, src: usize, n: usize, dstEnd: usize, srcEnd: usize): void {
+function copyLiterals(dst: usize, src: usize, n: usize, dstEnd: usize, srcEnd: usize): void {
   if (dst + n + 16 <= dstEnd && src + n + 16 <= srcEnd) {
     const end = dst + n;
     do {
@@ -72,13 +72,13 @@ export function lz4CompressBound(n: u32): u32 {
  * least lz4CompressBound(srcLen)); returns the compressed size or LZ4_ERR_DST_TOO_SMALL.
  */
 export function lz4CompressBlock(src: usize, srcLen: usize, dst: usize, dstCap: usize): i32 {
-  if (dstCap < <usize>lz4CompressBound(<u32>srcLen)) return LZ4_ERR_DST_TOO_SMALL;
+  if (dstCap < <usize> lz4CompressBound(<u32> srcLen)) return LZ4_ERR_DST_TOO_SMALL;
   const srcEnd = src + srcLen;
   const dstEnd = dst + dstCap;
   let op = dst;
   let anchor = src;
   if (srcLen > MF_LIMIT) {
-    memory.fill(HASH_TABLE, 0, 4 << <i32>HASH_LOG);
+    memory.fill(HASH_TABLE, 0, 4 << <i32> HASH_LOG);
     const mfLimit = srcEnd - MF_LIMIT;
     const matchLimit = srcEnd - LAST_LITERALS;
     let ip = src + 1;
@@ -96,7 +96,7 @@ export function lz4CompressBlock(src: usize, srcLen: usize, dst: usize, dstCap: 
         if (ip > mfLimit) break;
         const h = HASH_TABLE + hash5(ip);
         ref = src + load<u32>(h);
-        store<u32>(h, <u32>(ip - src));
+        store<u32>(h, <u32> (ip - src));
         if (ref + MAX_OFFSET >= ip && load<u32>(ref) == load<u32>(ip)) {
           found = true;
           break;
@@ -115,13 +115,13 @@ export function lz4CompressBlock(src: usize, srcLen: usize, dst: usize, dstCap: 
         store<u8>(token, 0xf0);
         op = writeLength(op, litLen - 15);
       } else {
-        store<u8>(token, <u8>(litLen << 4));
+        store<u8>(token, <u8> (litLen << 4));
       }
       copyLiterals(op, anchor, litLen, dstEnd, srcEnd);
       op += litLen;
       // Match, then any match that starts right after it.
       while (true) {
-        store<u16>(op, <u16>(ip - ref));
+        store<u16>(op, <u16> (ip - ref));
         op += 2;
         const ml = commonLength(ip + MIN_MATCH, ref + MIN_MATCH, matchLimit);
         ip += ml + MIN_MATCH;
@@ -129,17 +129,17 @@ export function lz4CompressBlock(src: usize, srcLen: usize, dst: usize, dstCap: 
           store<u8>(token, load<u8>(token) | 15);
           op = writeLength(op, ml - 15);
         } else {
-          store<u8>(token, load<u8>(token) | <u8>ml);
+          store<u8>(token, load<u8>(token) | <u8> ml);
         }
         anchor = ip;
         if (ip > mfLimit) {
           done = true;
           break;
         }
-        store<u32>(HASH_TABLE + hash5(ip - 2), <u32>(ip - 2 - src));
+        store<u32>(HASH_TABLE + hash5(ip - 2), <u32> (ip - 2 - src));
         const h = HASH_TABLE + hash5(ip);
         ref = src + load<u32>(h);
-        store<u32>(h, <u32>(ip - src));
+        store<u32>(h, <u32> (ip - src));
         if (ref + MAX_OFFSET >= ip && load<u32>(ref) == load<u32>(ip)) {
           token = op++;
           store<u8>(token, 0);
@@ -156,32 +156,40 @@ export function lz4CompressBlock(src: usize, srcLen: usize, dst: usize, dstCap: 
     store<u8>(op++, 0xf0);
     op = writeLength(op, lastLen - 15);
   } else {
-    store<u8>(op++, <u8>(lastLen << 4));
+    store<u8>(op++, <u8> (lastLen << 4));
   }
   memory.copy(op, anchor, lastLen);
   op += lastLen;
-  return <i32>(op - dst);
+  return <i32> (op - dst);
 }
 
 /**
  * Decompresses the LZ4 block [src, src+srcLen) into [dst, dst+dstCap); returns the number of
- * bytes written, or LZ4_ERR_MALFORMED if the block is malformed or does not fit. Never reads or
- * writes outside the two ranges and always terminates.
+ * bytes written, or LZ4_ERR_MALFORMED if the block is malformed or does not fit. Matches may
+ * reach `prefixLen` bytes back before dst (the previous block of a linked-block frame). Never
+ * reads outside the source range and [dst-prefixLen, dst+dstCap), never writes outside
+ * [dst, dst+dstCap), and always terminates.
  */
-export function lz4DecompressBlock(src: usize, srcLen: usize, dst: usize, dstCap: usize): i32 {
+export function lz4DecompressBlock(
+  src: usize,
+  srcLen: usize,
+  dst: usize,
+  dstCap: usize,
+  prefixLen: usize,
+): i32 {
   let ip = src;
   const ipEnd = src + srcLen;
   let op = dst;
   const opEnd = dst + dstCap;
   while (true) {
     if (ip >= ipEnd) return LZ4_ERR_MALFORMED;
-    const token = <usize>load<u8>(ip++);
+    const token = <usize> load<u8>(ip++);
     let lit = token >>> 4;
     if (lit == 15) {
       let b: usize = 255;
       while (b == 255) {
         if (ip >= ipEnd) return LZ4_ERR_MALFORMED;
-        b = <usize>load<u8>(ip++);
+        b = <usize> load<u8>(ip++);
         lit += b;
       }
     }
@@ -189,17 +197,17 @@ export function lz4DecompressBlock(src: usize, srcLen: usize, dst: usize, dstCap
     copyLiterals(op, ip, lit, opEnd, ipEnd);
     ip += lit;
     op += lit;
-    if (ip == ipEnd) return <i32>(op - dst);
+    if (ip == ipEnd) return <i32> (op - dst);
     if (ipEnd - ip < 2) return LZ4_ERR_MALFORMED;
-    const offset = <usize>load<u16>(ip);
+    const offset = <usize> load<u16>(ip);
     ip += 2;
-    if (offset == 0 || offset > op - dst) return LZ4_ERR_MALFORMED;
+    if (offset == 0 || offset > op - dst + prefixLen) return LZ4_ERR_MALFORMED;
     let ml = token & 15;
     if (ml == 15) {
       let b: usize = 255;
       while (b == 255) {
         if (ip >= ipEnd) return LZ4_ERR_MALFORMED;
-        b = <usize>load<u8>(ip++);
+        b = <usize> load<u8>(ip++);
         ml += b;
       }
     }

@@ -6,7 +6,7 @@ const P3: u32 = 3266489917;
 const P4: u32 = 668265263;
 const P5: u32 = 374761393;
 
-@inline function round(acc: u32, lane: u32): u32 {
+function round(acc: u32, lane: u32): u32 {
   return rotl<u32>(acc + lane * P2, 13) * P1;
 }
 
@@ -31,13 +31,13 @@ export function xxhash32(ptr: usize, len: usize, seed: u32): u32 {
   } else {
     h = seed + P5;
   }
-  h += <u32>len;
+  h += <u32> len;
   while (ptr + 4 <= end) {
     h = rotl<u32>(h + load<u32>(ptr) * P3, 17) * P4;
     ptr += 4;
   }
   while (ptr < end) {
-    h = rotl<u32>(h + <u32>load<u8>(ptr) * P5, 11) * P1;
+    h = rotl<u32>(h + <u32> load<u8>(ptr) * P5, 11) * P1;
     ptr++;
   }
   h ^= h >>> 15;
