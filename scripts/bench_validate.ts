@@ -105,3 +105,9 @@ console.log(
   `ibvault / innochecksum (1 process): ${(rate("ibvault") / rate("innochecksum")).toFixed(2)}x`,
 );
 console.log(`ibvault / cat: ${(rate("ibvault") / rate("cat")).toFixed(2)}x`);
+const hwm = /VmHWM:\s+(\d+) kB/.exec(await Deno.readTextFile("/proc/self/status"))?.[1];
+if (hwm) {
+  console.log(
+    `peak RSS of this process (engine + workers): ${(Number(hwm) / 1024).toFixed(0)} MiB`,
+  );
+}

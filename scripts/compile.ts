@@ -45,7 +45,7 @@ async function run(cmd: string, args: string[], timeoutMs: number): Promise<bool
 mkdirSync(join(root, "dist"), { recursive: true });
 rmSync(tmp, { force: true });
 const workers = workerModules();
-const denoBin = join(root, "node_modules", ".bin", "deno");
+const denoBin = join(root, "node_modules", "deno", "deno");
 const bunBin = join(root, "node_modules", ".bin", "bun");
 
 let used = "";

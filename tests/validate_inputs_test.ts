@@ -163,3 +163,38 @@ Deno.test("workers: the pool gives the same verdicts as the calling thread", asy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("backup dir: the manifest's algorithm is used unless overridden", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/d`);
+    await Deno.copyFile(T10K, `${dir}/d/t.ibd`);
+    await Deno.writeTextFile(`${dir}/d/t.cfg`, "cfg");
+    const manifest = {
+      format: "ibvault-manifest",
+      version: 1,
+      tool: { name: "ibvault", version: "0" },
+      createdAt: new Date().toISOString(),
+      server: {
+        flavor: "mysql",
+        version: "5.6",
+        pageSize: 16384,
+        checksumAlgorithm: "strict_crc32",
+        lowerCaseTableNames: 0,
+      },
+      options: {},
+      databases: [],
+      tables: [],
+      entries: [],
+    };
+    await Deno.writeTextFile(`${dir}/ibvault_manifest.json`, JSON.stringify(manifest));
+    const strict = await runValidate({ backupDir: dir, json: true });
+    assert.equal(strict.code, 1); // legacy innodb checksums fail strict_crc32
+    assert.equal(strict.json!.algorithm, "strict_crc32");
+    assert.equal(strict.json!.totals.notValidated, 1); // t.cfg
+    const over = await runValidate({ backupDir: dir, innodbChecksumAlgorithm: "innodb" });
+    assert.equal(over.code, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

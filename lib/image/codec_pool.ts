@@ -4,7 +4,8 @@
  * the promises in submission order; the number of pending jobs is bounded by the
  * caller, which is what bounds memory. `threads: 0` runs the codec in this thread.
  */
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startWorker } from "../workers.ts";
 import { CorruptionError, IbvaultError, KeyError } from "../errors.ts";
 import {
   type CodecKeys,
@@ -53,8 +54,6 @@ export interface CodecResult {
   rawCrc: number;
 }
 
-/** The URL of the worker module (bundlers need it as an extra entry point). */
-export const CODEC_WORKER_URL = new URL("./codec_worker.ts", import.meta.url);
 
 function revive(name: string, message: string): Error {
   if (name === "CorruptionError") return new CorruptionError(message);
@@ -84,7 +83,7 @@ export class CodecPool {
       return;
     }
     for (let i = 0; i < threads; i++) {
-      const w = new Worker(CODEC_WORKER_URL, { workerData: init });
+      const w = startWorker("lib/image/codec_worker.ts", init);
       w.on("message", (m: CodecReply) => this.#onReply(i, m));
       w.on("error", (e: Error) => this.#fail(e));
       this.#workers.push(w);

@@ -3,7 +3,8 @@
  * Tasks go to the least busy worker; the caller bounds how many are in flight.
  * If workers cannot be started, tasks run on the calling thread instead.
  */
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startWorker } from "../workers.ts";
 import fs from "node:fs";
 import { allocPageBuffer, type PageBuffer } from "./checksum_kernels.ts";
 import { checkPages } from "./page_range.ts";
@@ -35,7 +36,7 @@ export class ValidatePool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(new URL("./validate_worker.ts", import.meta.url));
+    const worker = startWorker("lib/innodb/validate_worker.ts");
     const slot: Slot = { worker, pending: new Map() };
     worker.on("message", (r: WorkerReply) => {
       const done = slot.pending.get(r.id);
