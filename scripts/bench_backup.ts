@@ -79,16 +79,23 @@ async function timed(script: string): Promise<{ seconds: number; stderr: string 
   return { seconds, stderr };
 }
 
-/** mariadb-backup's lock time: from BLOCK_DDL (or FTWRL) to the backup stage end, in its log. */
+/**
+ * mariadb-backup's lock windows from its log (1 s resolution): DDL blocked from
+ * "Started BACKUP STAGE BLOCK_DDL" to "All tables unlocked", commits blocked from
+ * "Starting BACKUP STAGE BLOCK_COMMIT" to the same end.
+ */
 function mariabackupLock(log: string): string {
   const stamp = (re: RegExp) => {
     const line = log.split("\n").find((l) => re.test(l));
-    const m = line && /(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)/.exec(line);
-    return m ? Date.parse(m[1].replace(" ", "T") + "Z") : undefined;
+    const m = line && /(\d{4}-\d\d-\d\d) +(\d\d?:\d\d:\d\d)/.exec(line);
+    return m ? Date.parse(`${m[1]}T${m[2].padStart(8, "0")}Z`) : undefined;
   };
-  const from = stamp(/BLOCK_DDL|FLUSH TABLES WITH READ LOCK|Acquiring BACKUP LOCKS/i);
-  const to = stamp(/BACKUP STAGE END|All tables unlocked/i);
-  return from !== undefined && to !== undefined ? `~${((to - from) / 1000).toFixed(0)} s` : "n/a";
+  const end = stamp(/All tables unlocked/);
+  const ddl = stamp(/Started BACKUP STAGE BLOCK_DDL/);
+  const commit = stamp(/Starting BACKUP STAGE BLOCK_COMMIT/);
+  const secs = (from?: number) =>
+    from !== undefined && end !== undefined ? `~${((end - from) / 1000).toFixed(0)} s` : "n/a";
+  return `DDL ${secs(ddl)}, commits ${secs(commit)}`;
 }
 
 /** The ibvault command line: the built CLI when it knows the command, else an in-process runner. */

@@ -158,6 +158,23 @@ Deno.test("backup: a consistent, valid backup directory of the selected tables",
       assert.equal((await readManifest(dir)).entries.length, 6);
     });
 
+    await t.step("--lock-per-table: a table altered before its turn fails the backup", async () => {
+      const ctx = contextFor(srv, { includeTables: "^db\\.d", lockPerTable: true });
+      const plan = await planBackup(ctx, selectionSpec(ctx.options));
+      const source = await openExport(ctx, plan);
+      try {
+        await srv.query("ALTER TABLE db.`déf` ADD COLUMN extra INT");
+        await assert.rejects(async () => {
+          for await (const e of source.entries) for await (const _ of e.data) { /* read */ }
+        }, /was altered during the backup/);
+        assert.ok(!source.completed);
+      } finally {
+        await source.close();
+        await endQuietly(plan.conn);
+      }
+      assert.ok(await writable(srv, "db.`déf`"));
+    });
+
     await t.step("destination not empty: refused, then --force replaces the backup", async () => {
       const dir = `${tmp}/a`;
       await assert.rejects(

@@ -53,6 +53,7 @@ Deno.test("backup-to-image: plain, compressed, encrypted; never complete-looking
         ["plain", {}],
         ["compressed", { compress: true }],
         ["compressed and encrypted", { compress: true, encrypt: true, keyFile }],
+        ["locked per table", { compress: true, lockPerTable: true }],
       ] as const
     ) {
       await t.step(`${label}: the image holds every file, byte for byte`, async () => {

@@ -198,3 +198,46 @@ Deno.test("backup dir: the manifest's algorithm is used unless overridden", asyn
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("backup image: entries validated from the stream", async () => {
+  const { writeImage } = await import("../lib/image/writer.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const good = await Deno.readFile(T10K);
+    const bad = good.slice();
+    bad[7 * 16384 + 3000] ^= 0x10;
+    async function* chunks(b: Uint8Array) {
+      for (let i = 0; i < b.length; i += 100_000) yield b.subarray(i, i + 100_000);
+    }
+    async function* entries(): AsyncGenerator<FileEntry> {
+      yield { path: "d/good.ibd", size: good.length, data: chunks(good) };
+      yield { path: `d/${UNICODE}`, size: bad.length, data: chunks(bad) };
+    }
+    const manifest = {
+      format: "ibvault-manifest" as const,
+      version: 1 as const,
+      tool: { name: "ibvault" as const, version: "0" },
+      createdAt: new Date().toISOString(),
+      options: {},
+      databases: [],
+      tables: [],
+      entries: [],
+    };
+    const f = await Deno.open(`${dir}/x.img`, { write: true, create: true });
+    for await (const b of writeImage(manifest, entries(), { compress: true, threads: 0 })) {
+      await f.write(b);
+    }
+    f.close();
+    const r = await runValidate({ backupImage: `${dir}/x.img`, json: true });
+    assert.equal(r.code, 1, r.lines.join("\n"));
+    assert.ok(
+      r.lines.includes(
+        "ibvault: ERROR: d/t@0gbl@0p@0020@20ac.ibd (`d`.`tàblé €`) is corrupt and has : 1 corrupt pages",
+      ),
+      r.lines.join("\n"),
+    );
+    assert.deepEqual(r.json!.files.map((x) => x.status), ["valid", "corrupt"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
