@@ -22,8 +22,16 @@ const args = parseArgs({
     tables: { type: "string", default: "4" },
     rounds: { type: "string", default: "2" },
     threads: { type: "string", default: String(navigator.hardwareConcurrency) },
+    help: { type: "boolean", default: false },
   },
 });
+if (args.values.help) {
+  console.log(
+    "deno task bench:backup [--size-mb=2048] [--tables=4] [--rounds=2] [--threads=N]\n" +
+      "Times mariadb-backup | lz4 against ibvault backup-to-image --compress on one server.",
+  );
+  Deno.exit(0);
+}
 const SIZE_MB = Number(args.values["size-mb"]);
 const TABLES = Number(args.values.tables);
 const ROUNDS = Number(args.values.rounds);

@@ -21,7 +21,7 @@ import { walkFiles } from "../lib/backupdir/walk.ts";
 /** Tablespace-like pages: a header, ~11.5 KiB of high-entropy rows, a structured tail. */
 async function generate(dir: string) {
   const files = 16;
-  const perFile = Math.floor((TOTAL_MB << 20) / files / PAGE) * PAGE;
+  const perFile = Math.floor((TOTAL_MB * 1048576) / files / PAGE) * PAGE;
   let x = 0x9e3779b9;
   const page = new Uint8Array(PAGE);
   const chunk = new Uint8Array(64 * PAGE);
@@ -50,7 +50,7 @@ async function generate(dir: string) {
   await writeManifest(dir, await buildManifest(dir, await walkFiles(dir)));
 }
 
-async function sh(script: string, env: Record<string, string> = {}) {
+async function sh(script: string, env: Record<string, string> = {}, okCodes = [0]) {
   const t = performance.now();
   const out = await new Deno.Command("/usr/bin/time", {
     args: ["-f", "maxrss_kb=%M", "bash", "-o", "pipefail", "-c", script],
@@ -60,7 +60,7 @@ async function sh(script: string, env: Record<string, string> = {}) {
   }).output();
   const secs = (performance.now() - t) / 1000;
   const err = new TextDecoder().decode(out.stderr);
-  if (out.code !== 0) throw new Error(`failed (${out.code}): ${script}\n${err}`);
+  if (!okCodes.includes(out.code)) throw new Error(`failed (${out.code}): ${script}\n${err}`);
   return { secs, rssMb: Number(/maxrss_kb=(\d+)/.exec(err)?.[1] ?? 0) / 1024 };
 }
 
@@ -148,6 +148,7 @@ if (import.meta.main) {
     const v = await sh(
       `${ib} validate --backup-image=- --key-env=K --no-progress < ${ROOT}/img > /dev/null`,
       env,
+      [0, 1], // the generated pages carry no valid InnoDB checksums: exit 1 is expected
     ).catch((
       e,
     ) => (console.log(`validate --backup-image: ${(e as Error).message.split("\n")[0]}`),

@@ -84,6 +84,16 @@ Deno.test("backup-to-image: plain, compressed, encrypted; never complete-looking
       assert.equal(ctx.report.lines.length, 0);
     });
 
+    await t.step("a device as --backup-image is refused, never renamed over", async () => {
+      const ctx = contextFor(srv, {
+        backupImage: "/dev/null",
+        force: true,
+        includeTables: "^db\\.",
+      });
+      await assert.rejects(() => backupToImageCommand.run(ctx), /not a regular file/);
+      assert.ok((await Deno.stat("/dev/null")).isCharDevice);
+    });
+
     await t.step("connection lost mid-stream: no end record, tables unlocked", async () => {
       const ctx = contextFor(srv, {
         includeTables: "^db\\.",

@@ -206,13 +206,13 @@ Deno.test("backup image: entries validated from the stream", async () => {
     const good = await Deno.readFile(T10K);
     const bad = good.slice();
     bad[7 * 16384 + 3000] ^= 0x10;
-    async function* chunks(b: Uint8Array) {
+    const chunks = async function* (b: Uint8Array) {
       for (let i = 0; i < b.length; i += 100_000) yield b.subarray(i, i + 100_000);
-    }
-    async function* entries(): AsyncGenerator<FileEntry> {
+    };
+    const entries = async function* (): AsyncGenerator<FileEntry> {
       yield { path: "d/good.ibd", size: good.length, data: chunks(good) };
       yield { path: `d/${UNICODE}`, size: bad.length, data: chunks(bad) };
-    }
+    };
     const manifest = {
       format: "ibvault-manifest" as const,
       version: 1 as const,

@@ -15,7 +15,7 @@ import {
   RecordType,
   writeRecordHeader,
 } from "./format.ts";
-import { crc32c, lz4CompressBlock, lz4DecompressBlock } from "./kernels.ts";
+import { crc32c, crcAndCompress, decompressAndCrc } from "./kernels.ts";
 
 /** Imported keys of one image, or none for a plain image. */
 export interface CodecKeys {
@@ -52,16 +52,18 @@ export async function encodeRecord(
   compress: boolean,
   keys?: CodecKeys,
 ): Promise<EncodedRecord> {
-  const rawCrc = r.type === RecordType.DATA ? crc32c(raw) : 0;
   const h: RecordHeader = { ...r, flags: 0, rawLen: raw.length, storedLen: 0, crc: 0 };
   let payload = raw;
+  let rawCrc = 0;
   if (compress && r.type === RecordType.DATA && raw.length > 0) {
-    const c = lz4CompressBlock(raw);
-    if (c.length < raw.length) {
-      payload = c;
+    // `block` is a view of kernel memory: used (copied) below before any other kernel call.
+    const { crc, block } = crcAndCompress(raw);
+    rawCrc = crc;
+    if (block.length < raw.length) {
+      payload = block;
       h.flags |= RecordFlag.LZ4;
     }
-  }
+  } else if (r.type === RecordType.DATA) rawCrc = crc32c(raw);
   let rec: Uint8Array;
   if (keys) {
     h.flags |= RecordFlag.AES;
@@ -146,9 +148,11 @@ export async function decodeRecord(
   const compressed = (h.flags & RecordFlag.LZ4) !== 0;
   if (mode === "check" && data) return { data: new Uint8Array(0), compressed, rawCrc: 0 };
   if (mode === "keep-compressed" && data) return { data: payload, compressed, rawCrc: 0 };
-  const raw = compressed ? lz4DecompressBlock(payload, h.rawLen) : payload;
+  let raw = payload, rawCrc = 0;
+  if (compressed) ({ raw, crc: rawCrc } = decompressAndCrc(payload, h.rawLen));
+  else if (data) rawCrc = crc32c(raw);
   if (raw.length !== h.rawLen) {
     throw new CorruptionError(`payload is ${raw.length} bytes, header says ${h.rawLen}`);
   }
-  return { data: raw, compressed: false, rawCrc: data ? crc32c(raw) : 0 };
+  return { data: raw, compressed: false, rawCrc };
 }

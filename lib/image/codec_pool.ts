@@ -54,7 +54,6 @@ export interface CodecResult {
   rawCrc: number;
 }
 
-
 function revive(name: string, message: string): Error {
   if (name === "CorruptionError") return new CorruptionError(message);
   if (name === "KeyError") return new KeyError(message);

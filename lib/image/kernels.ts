@@ -5,10 +5,16 @@
  * dictionary), which the block kernel does not take.
  */
 import {
+  alloc,
   crc32c as crc32cWasm,
+  crc32cAt,
+  free,
   lz4CompressBlock as lz4CompressWasm,
+  lz4CompressBlockAt,
   lz4CompressBound,
   lz4DecompressBlock as lz4DecompressWasm,
+  lz4DecompressBlockAt,
+  view,
   xxhash32 as xxhash32Wasm,
 } from "../kernels/mod.ts";
 import { lz4DecompressBlockTs } from "./kernels_ts.ts";
@@ -38,3 +44,43 @@ export const lz4DecompressLinked: (
 
 /** CRC-32C of A‖B from crc(A), crc(B) and |B|. */
 export { crc32cCombine } from "../kernels/mod.ts";
+
+let region = 0, regionSize = 0;
+
+/**
+ * CRC-32C of `raw` and its LZ4 block, with one copy into kernel memory for both.
+ * The block is a view of kernel memory, valid only until the next kernel call on
+ * this thread: copy it (or hand it to WebCrypto, which copies) at once.
+ */
+export function crcAndCompress(raw: Uint8Array): { crc: number; block: Uint8Array } {
+  const span = Math.ceil(raw.length / 64) * 64;
+  const cap = lz4CompressBound(raw.length);
+  if (span + cap > regionSize) {
+    if (regionSize) free(region);
+    regionSize = span + cap;
+    region = alloc(regionSize);
+  }
+  view(region, raw.length).set(raw);
+  const crc = crc32cAt(region, raw.length);
+  const n = lz4CompressBlockAt(region, raw.length, region + span, cap);
+  return { crc, block: view(region + span, n) };
+}
+
+/**
+ * Decompress one LZ4 block of exactly `rawLen` bytes and CRC-32C the result in
+ * kernel memory (one copy in, one copy out). CorruptionError if malformed.
+ */
+export function decompressAndCrc(block: Uint8Array, rawLen: number): {
+  crc: number;
+  raw: Uint8Array;
+} {
+  const span = Math.ceil(block.length / 64) * 64;
+  if (span + rawLen > regionSize) {
+    if (regionSize) free(region);
+    regionSize = span + rawLen;
+    region = alloc(regionSize);
+  }
+  view(region, block.length).set(block);
+  const n = lz4DecompressBlockAt(region, block.length, region + span, rawLen);
+  return { crc: crc32cAt(region + span, n), raw: view(region + span, n).slice() };
+}

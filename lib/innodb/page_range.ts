@@ -3,7 +3,9 @@
  * workers and the stream front end share. It applies the page verdict, skips
  * the doublewrite buffer of the system tablespace, and collects the results.
  */
+import fs from "node:fs";
 import type { ChecksumAlgorithm } from "./algorithm.ts";
+import type { RangeTask } from "./pool_protocol.ts";
 import type { PageBuffer } from "./checksum_kernels.ts";
 import { extentSize, type SpaceInfo } from "./flags.ts";
 import { FLAVOURS, judgePage } from "./verdict.ts";
@@ -78,4 +80,40 @@ export function checkPages(
     }
   }
   return into;
+}
+
+/**
+ * Read the task's range from open file `fd` piece by piece into `buf` (each
+ * piece at most `buf.length`, a whole number of pages) and judge each piece
+ * while it is still in cache (stopping once `t.maxCorrupt` pages are corrupt).
+ * Returns the merged result, the bytes read, and whether the file ended early.
+ */
+export function checkRange(
+  fd: number,
+  buf: PageBuffer,
+  t: RangeTask,
+): { result: RangeResult; bytes: number; short: boolean } {
+  const ps = t.space.physicalSize;
+  const piece = Math.max(ps, buf.length - (buf.length % ps));
+  const result = emptyRange();
+  let done = 0;
+  let short = false;
+  while (done < t.length && result.corrupt.length < t.maxCorrupt) {
+    const want = Math.min(piece, t.length - done);
+    const bytes = buf.bytes;
+    let got = 0;
+    while (got < want) {
+      const n = fs.readSync(fd, bytes, got, want - got, t.offset + done + got);
+      if (n === 0) break;
+      got += n;
+    }
+    const pages = Math.floor(got / ps);
+    checkPages(buf, 0, pages, t.firstPage + done / ps, t.space, t.algo, t.maxCorrupt, result);
+    done += got;
+    if (got < want) {
+      short = true;
+      break;
+    }
+  }
+  return { result, bytes: done, short };
 }

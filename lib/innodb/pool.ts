@@ -7,7 +7,7 @@ import type { Worker } from "node:worker_threads";
 import { startWorker } from "../workers.ts";
 import fs from "node:fs";
 import { allocPageBuffer, type PageBuffer } from "./checksum_kernels.ts";
-import { checkPages } from "./page_range.ts";
+import { checkRange } from "./page_range.ts";
 import type { RangeTask, WorkerReply } from "./pool_protocol.ts";
 
 interface Slot {
@@ -63,24 +63,14 @@ export class ValidatePool {
 
   #runInline(t: RangeTask): WorkerReply {
     try {
-      if (!this.#inline || this.#inline.length < t.length) {
-        this.#inline = allocPageBuffer(Math.max(t.length, 1 << 20), t.kernels);
-      }
+      this.#inline ??= allocPageBuffer(t.pieceSize, t.kernels);
       const fd = fs.openSync(t.path, "r");
-      let got = 0;
       try {
-        const bytes = this.#inline.bytes;
-        while (got < t.length) {
-          const n = fs.readSync(fd, bytes, got, t.length - got, t.offset + got);
-          if (n === 0) break;
-          got += n;
-        }
+        const { result, bytes, short } = checkRange(fd, this.#inline, t);
+        return { id: t.id, result, bytes, short };
       } finally {
         fs.closeSync(fd);
       }
-      const pages = Math.floor(got / t.space.physicalSize);
-      const result = checkPages(this.#inline, 0, pages, t.firstPage, t.space, t.algo, t.maxCorrupt);
-      return { id: t.id, result, bytes: got, short: got < t.length };
     } catch (err) {
       return { id: t.id, error: err instanceof Error ? err.message : String(err) };
     }

@@ -14,6 +14,8 @@ export interface RangeTask {
   algo: ChecksumAlgorithm;
   maxCorrupt: number;
   kernels: "auto" | "ts";
+  /** Bytes read and judged at a time (cache-sized; a multiple of every page size). */
+  pieceSize: number;
 }
 
 /** A worker's answer to one {@link RangeTask}. */

@@ -38,8 +38,10 @@ export interface EngineOptions {
   onProgress?: (done: number, total: number) => void;
   /** "ts" forces the TypeScript kernels (tests). */
   kernels?: "auto" | "ts";
-  /** Bytes per block (default 4 MiB). */
+  /** Bytes per task sent to a worker (default 4 MiB). */
   blockSize?: number;
+  /** Bytes read and judged at a time inside a task (default 128 KiB, cache-sized). */
+  pieceSize?: number;
 }
 
 interface Prepared {
@@ -189,6 +191,7 @@ export async function validateFiles(
           algo,
           maxCorrupt: threshold,
           kernels: opts.kernels ?? "auto",
+          pieceSize: opts.pieceSize ?? 128 << 10,
         },
       });
     }
