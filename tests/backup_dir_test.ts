@@ -11,7 +11,7 @@ import { type Manifest, MANIFEST_FILE } from "../lib/image/manifest.ts";
 import { crc32c } from "../lib/kernels/mod.ts";
 import { validateFiles } from "../lib/innodb/validator.ts";
 import { parseAlgorithm } from "../lib/innodb/algorithm.ts";
-import { contextFor, listFiles, seed, startBackupServer, writable } from "./backup_fixture_test.ts";
+import { contextFor, listFiles, seed, startBackupServer, writable } from "./backup_fixture.ts";
 
 async function readManifest(dir: string): Promise<Manifest> {
   return JSON.parse(await Deno.readTextFile(`${dir}/${MANIFEST_FILE}`));

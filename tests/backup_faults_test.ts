@@ -10,7 +10,7 @@ import {
   seed,
   startBackupServer,
   writable,
-} from "./backup_fixture_test.ts";
+} from "./backup_fixture.ts";
 
 const DENO = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;

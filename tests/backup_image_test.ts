@@ -12,7 +12,7 @@ import { openImage } from "../lib/image/reader.ts";
 import { writeImage } from "../lib/image/writer.ts";
 import { crc32c } from "../lib/kernels/mod.ts";
 import { ServerError, UsageError } from "../lib/errors.ts";
-import { contextFor, exists, seed, startBackupServer, writable } from "./backup_fixture_test.ts";
+import { contextFor, exists, seed, startBackupServer, writable } from "./backup_fixture.ts";
 
 async function* fileBytes(path: string): AsyncGenerator<Uint8Array> {
   yield await Deno.readFile(path);

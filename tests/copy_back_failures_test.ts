@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { startServer, type ThrowawayServer } from "../scripts/throwaway_server.ts";
-import { backupTo, checksum, copyBack, listFiles } from "./copy_back_fixture_test.ts";
+import { backupTo, checksum, copyBack, listFiles } from "./copy_back_fixture.ts";
 
 async function tables(srv: ThrowawayServer, db: string): Promise<string[]> {
   const rows = await srv.query<{ n: string }[]>(

@@ -10,8 +10,8 @@ import { existsSync } from "node:fs";
 import { backupToImageCommand } from "../lib/commands/backup_to_image.ts";
 import { findCommand } from "../lib/commands/mod.ts";
 import { startServer, type ThrowawayServer } from "../scripts/throwaway_server.ts";
-import { contextFor } from "./backup_fixture_test.ts";
-import { checksum, copyBack } from "./copy_back_fixture_test.ts";
+import { contextFor } from "./backup_fixture.ts";
+import { checksum, copyBack } from "./copy_back_fixture.ts";
 
 const KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const WRONG = "ff112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";

@@ -8,7 +8,7 @@ import { copyBackCommand } from "../lib/commands/copy_back.ts";
 import type { Options } from "../lib/commands/options.ts";
 import { exitCodeOf } from "../lib/errors.ts";
 import type { ThrowawayServer } from "../scripts/throwaway_server.ts";
-import { contextFor } from "./backup_fixture_test.ts";
+import { contextFor } from "./backup_fixture.ts";
 
 /** Back up the tables of `srv` matching `include` into a fresh directory; returns it. */
 export async function backupTo(srv: ThrowawayServer, include?: string): Promise<string> {
