@@ -31,7 +31,7 @@ async function ibvault(...args: string[]): Promise<void> {
 
 console.log("=== starting a throwaway MariaDB");
 const server = await startServer();
-let datadir = server.datadir;
+const datadir = server.datadir;
 try {
   // Connection details go in an option file, as a DBA would keep them.
   const cnf = join(work, "client.cnf");

@@ -72,6 +72,9 @@ Deno.test("binary: validate real legacy tablespaces with its embedded WASM and w
     Deno.writeFileSync(bad, bytes);
     const b = runBinary(["validate", "--no-progress", bad], dir);
     assert.equal(b.code, 1, b.stderr);
-    assert.match(b.stderr, /ibvault: ERROR: \S*bad\.ibd\b.* is corrupt and has : 1 corrupt pages\n/);
+    assert.match(
+      b.stderr,
+      /ibvault: ERROR: \S*bad\.ibd\b.* is corrupt and has : 1 corrupt pages\n/,
+    );
   });
 });

@@ -233,7 +233,12 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     type: "boolean",
     help: "lock one table at a time: shorter locks, no cross-table consistency",
   },
-  { name: "strict", field: "strict", type: "boolean", help: "a table that must be skipped is an error" },
+  {
+    name: "strict",
+    field: "strict",
+    type: "boolean",
+    help: "a table that must be skipped is an error",
+  },
   {
     name: "skip-page-check",
     field: "skipPageCheck",
