@@ -84,14 +84,14 @@ Deno.test("backup-to-image: plain, compressed, encrypted; never complete-looking
       assert.equal(ctx.report.lines.length, 0);
     });
 
-    await t.step("a device as --backup-image is refused, never renamed over", async () => {
-      const ctx = contextFor(srv, {
-        backupImage: "/dev/null",
-        force: true,
-        includeTables: "^db\\.",
-      });
-      await assert.rejects(() => backupToImageCommand.run(ctx), /not a regular file/);
-      assert.ok((await Deno.stat("/dev/null")).isCharDevice);
+    await t.step("a device as --backup-image is written into, never renamed over", async () => {
+      for (const force of [false, true]) {
+        const ctx = contextFor(srv, { backupImage: "/dev/null", force, includeTables: "^db\\." });
+        assert.equal(await backupToImageCommand.run(ctx), 0);
+        assert.ok((await Deno.stat("/dev/null")).isCharDevice);
+      }
+      const dir = contextFor(srv, { backupImage: tmp, force: true, includeTables: "^db\\." });
+      await assert.rejects(() => backupToImageCommand.run(dir), /is a directory/);
     });
 
     await t.step("connection lost mid-stream: no end record, tables unlocked", async () => {

@@ -5,12 +5,11 @@
  * image's end record is written only after UNLOCK TABLES succeeded and every file
  * is in, so an interrupted stream never looks complete.
  */
-import { stat } from "node:fs/promises";
 import type { Command, CommandContext } from "./command.ts";
 import { IoError, UsageError } from "../errors.ts";
 import { writeImage } from "../image/writer.ts";
 import { codecThreads, keyForWriting } from "../image/command_support.ts";
-import { writeImageBytes } from "../image/image_io.ts";
+import { imageTargetKind, writeImageBytes } from "../image/image_io.ts";
 import {
   BACKUP_HELP,
   BACKUP_OPTIONS,
@@ -25,22 +24,13 @@ import {
 import type { TtsExport } from "../server/export.ts";
 
 /**
- * Refuse an existing image file unless `force`, and anything that is not a regular
- * file (the image is written under a temporary name and renamed over it). Checked
- * before the server is touched.
+ * Refuse an existing regular image file unless `force`, and a directory. A
+ * device, FIFO or socket (e.g. /dev/null) is accepted: `writeImageBytes` writes
+ * into it directly and never renames over it. Checked before the server is touched.
  */
 async function checkImageDestination(file: string, force: boolean): Promise<void> {
-  try {
-    const st = await stat(file);
-    // A device or pipe must not be replaced by a renamed temporary file.
-    if (!st.isFile()) {
-      throw new UsageError(
-        `${file} is not a regular file: to write elsewhere, use --backup-image=- and redirect`,
-      );
-    }
-    if (!force) throw new UsageError(`${file} already exists (use --force to replace it)`);
-  } catch (err) {
-    if ((err as { code?: string }).code !== "ENOENT") throw err;
+  if ((await imageTargetKind(file)) === "replace" && !force) {
+    throw new UsageError(`${file} already exists (use --force to replace it)`);
   }
 }
 
@@ -96,7 +86,8 @@ encrypted (--encrypt, AES-256) chunk by chunk, without staging it on disk: with
 --backup-image=- it can be piped, e.g. over ssh into copy-back. The image's end
 record is written only after the tables were unlocked and every file is in, so a
 truncated or interrupted image is detected as such. A FILE is written under a
-temporary name and renamed when complete; an existing FILE needs --force.
+temporary name and renamed when complete; an existing FILE needs --force. A
+device or FIFO (e.g. /dev/null) is written into directly, never replaced.
 ${BACKUP_HELP}`,
   options: [
     "backup-image",

@@ -48,6 +48,7 @@ export const extractCommand: Command = {
       name: imageName(image),
       mode: o.keepCompressed ? "keep-compressed" : "full",
       signal,
+      recycle: true, // every chunk is written out before the next is asked for
     });
     try {
       const root = await prepareDestination(o.backupDir ?? ".", true);

@@ -39,6 +39,7 @@ export const imageToBackupDirCommand: Command = {
       threads: codecThreads(o),
       name: imageName(image),
       signal,
+      recycle: true, // every chunk is written out before the next is asked for
     });
     try {
       if (!img.header.encrypted && key) {

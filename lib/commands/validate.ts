@@ -5,7 +5,7 @@
  * 3 when a file could not be read (and nothing was corrupt).
  */
 import fs from "node:fs";
-import process from "node:process";
+import { join } from "node:path";
 import type { Command, CommandContext } from "./command.ts";
 import { UsageError } from "../errors.ts";
 import { parseAlgorithm } from "../innodb/algorithm.ts";
@@ -18,9 +18,18 @@ import {
 import { errorReport, validateFiles } from "../innodb/validator.ts";
 import { validateEntries } from "../innodb/stream.ts";
 import { type FileReport, summarize, type ValidationReport } from "../innodb/report.ts";
-import { readManifest } from "../image/manifest_io.ts";
+import { fileCrc32c, readManifest } from "../image/manifest_io.ts";
+import { type Manifest, MANIFEST_FILE } from "../image/manifest.ts";
 import { openImage } from "../image/reader.ts";
 import { keyForReading } from "../image/command_support.ts";
+import { imageBytes, imageName } from "../image/image_io.ts";
+import {
+  checkCompleteness,
+  type CompletenessReport,
+  describeCompleteness,
+  type SeenEntry,
+} from "../image/completeness.ts";
+import { walkFiles } from "../backupdir/walk.ts";
 
 function shown(f: FileReport): string {
   return f.table ? `${f.name} (${f.table})` : f.name;
@@ -102,16 +111,20 @@ function notValidated(names: string[]): FileReport[] {
   });
 }
 
-async function runImage(ctx: CommandContext, image: string): Promise<FileReport[] | string> {
+/** Files validated, the algorithm used, and the image's completeness verdict. */
+interface ImageRun {
+  files: FileReport[];
+  algorithmName: string;
+  completeness: CompletenessReport;
+}
+
+async function runImage(ctx: CommandContext, image: string): Promise<ImageRun> {
   const o = ctx.options;
   const key = await keyForReading(o, ctx.report);
-  const source: AsyncIterable<Uint8Array> = image === "-"
-    ? process.stdin as unknown as AsyncIterable<Uint8Array>
-    : fs.createReadStream(image, { highWaterMark: 1 << 20 });
-  const opened = await openImage(source, {
+  const opened = await openImage(imageBytes(image), {
     key,
     threads: Math.max(1, o.threads | 0),
-    name: image === "-" ? "stdin" : image,
+    name: imageName(image),
     signal: ctx.signal,
   });
   try {
@@ -124,10 +137,32 @@ async function runImage(ctx: CommandContext, image: string): Promise<FileReport[
       signal: ctx.signal,
       onProgress: (done) => ctx.report.progress({ label: "validate", done, unit: "bytes" }),
     });
-    return Object.assign(files, { algorithmName: algo.name }) as FileReport[];
+    return {
+      files,
+      algorithmName: algo.name,
+      completeness: checkCompleteness(opened.manifest, opened.seen),
+    };
   } finally {
     await opened.close();
   }
+}
+
+/**
+ * A backup directory against its manifest: every regular file (the manifest
+ * aside) with its size and CRC-32C, compared with the listed entries.
+ */
+async function dirCompleteness(dir: string, manifest: Manifest): Promise<CompletenessReport> {
+  const found = await walkFiles(dir, { skip: (rel) => rel === MANIFEST_FILE });
+  const sizes = new Map(manifest.entries.map((e) => [e.path, e.size]));
+  const seen = new Map<string, SeenEntry>();
+  for (const f of found) {
+    // The CRC is only worth reading the file for when the size already agrees.
+    const crc32c = sizes.get(f.path) === f.size
+      ? await fileCrc32c(join(dir, ...f.path.split("/")))
+      : undefined;
+    seen.set(f.path, { size: f.size, crc32c });
+  }
+  return checkCompleteness(manifest, seen);
 }
 
 async function run(ctx: CommandContext): Promise<number> {
@@ -147,15 +182,19 @@ async function run(ctx: CommandContext): Promise<number> {
   const start = performance.now();
   let algoName = o.innodbChecksumAlgorithm;
   let files: FileReport[];
+  let completeness: CompletenessReport | undefined;
   if (o.backupImage !== undefined) {
-    files = await runImage(ctx, o.backupImage) as FileReport[];
-    algoName = (files as unknown as { algorithmName: string }).algorithmName;
+    const r = await runImage(ctx, o.backupImage);
+    files = r.files;
+    algoName = r.algorithmName;
+    completeness = r.completeness;
   } else {
     let found: Discovered;
     if (o.backupDir !== undefined) {
       listDir(o.backupDir, "backup directory");
       const manifest = await readManifest(o.backupDir);
       algoName ??= manifest?.server?.checksumAlgorithm;
+      if (manifest) completeness = await dirCompleteness(o.backupDir, manifest);
       found = discoverBackupDir(o.backupDir);
     } else if (o.datadir !== undefined) {
       listDir(o.datadir, "data directory");
@@ -176,7 +215,12 @@ async function run(ctx: CommandContext): Promise<number> {
     files = [...validated, ...notValidated(found.notValidated)];
   }
   const seconds = (performance.now() - start) / 1000;
-  return render(ctx, summarize(parseAlgorithm(algoName).name, files, seconds));
+  const summary = summarize(parseAlgorithm(algoName).name, files, seconds);
+  if (completeness) Object.assign(summary, { completeness });
+  const code = render(ctx, summary);
+  const problems = completeness ? describeCompleteness(completeness) : [];
+  for (const p of problems) ctx.report.error(p);
+  return problems.length ? 1 : code;
 }
 
 /** The `validate` command. */
@@ -187,9 +231,11 @@ export const validateCommand: Command = {
   help: "Reads InnoDB tablespaces offline and reports every corrupt page with the verdict " +
     "the server would reach: checksum (crc32, innodb, none, full_crc32, and the " +
     "ROW_FORMAT=COMPRESSED checksums), the LSN copy in the page trailer, and the page " +
-    "number. The algorithm comes from the backup's recorded server settings unless " +
+    "number. A backup directory or image is also checked against its manifest: missing, " +
+    "truncated, altered (CRC-32C) and unexpected entries are reported by name. The algorithm comes from the backup's recorded server settings unless " +
     "--innodb-checksum-algorithm is given; without either, any flavour is accepted.\n\n" +
-    "Exit status: 0 all valid, 1 corruption found, 3 a file could not be read.",
+    "Exit status: 0 all valid, 1 corruption found or an entry missing, truncated, altered " +
+    "or unexpected, 3 a file could not be read.",
   options: [
     "backup-dir",
     "backup-image",

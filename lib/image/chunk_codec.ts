@@ -45,12 +45,16 @@ export interface EncodedRecord {
   rawCrc: number;
 }
 
-/** Encode one record. */
+/**
+ * Encode one record; `alloc(n)` gives the n-byte array the record is built in
+ * (a recycled buffer's view, by default a fresh array).
+ */
 export async function encodeRecord(
   r: { type: number; entry: number; chunk: number },
   raw: Uint8Array,
   compress: boolean,
   keys?: CodecKeys,
+  alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
 ): Promise<EncodedRecord> {
   const h: RecordHeader = { ...r, flags: 0, rawLen: raw.length, storedLen: 0, crc: 0 };
   let payload = raw;
@@ -70,7 +74,7 @@ export async function encodeRecord(
     const iv = crypto.getRandomValues(new Uint8Array(IV));
     const ct = await aesCbcEncryptPadded(keys.aes, iv, payload);
     h.storedLen = IV + ct.length + TAG;
-    rec = new Uint8Array(RECORD_HEADER_SIZE + h.storedLen);
+    rec = alloc(RECORD_HEADER_SIZE + h.storedLen);
     writeRecordHeader(rec, h);
     rec.set(iv, RECORD_HEADER_SIZE);
     rec.set(ct, RECORD_HEADER_SIZE + IV);
@@ -83,11 +87,11 @@ export async function encodeRecord(
     rec.set(new Uint8Array(tag), macEnd);
   } else {
     h.storedLen = payload.length;
-    rec = new Uint8Array(RECORD_HEADER_SIZE + payload.length);
+    rec = alloc(RECORD_HEADER_SIZE + payload.length);
     writeRecordHeader(rec, h);
     rec.set(payload, RECORD_HEADER_SIZE);
   }
-  new DataView(rec.buffer).setUint32(0, crc32c(rec.subarray(4)), true);
+  new DataView(rec.buffer, rec.byteOffset, 4).setUint32(0, crc32c(rec.subarray(4)), true);
   return { record: rec, rawCrc };
 }
 
@@ -106,7 +110,8 @@ export interface DecodedRecord {
 
 /**
  * Decode one record: `rec` is the whole record (header and stored bytes), `h` its
- * decoded header. Throws CorruptionError (checksum mismatch, authentication failure,
+ * decoded header; `alloc(n)` gives the array a compressed payload is decompressed
+ * into. Throws CorruptionError (checksum mismatch, authentication failure,
  * bad compression); the caller adds the entry and chunk names.
  */
 export async function decodeRecord(
@@ -114,6 +119,7 @@ export async function decodeRecord(
   h: RecordHeader,
   mode: DecodeMode,
   keys?: CodecKeys,
+  alloc?: (n: number) => Uint8Array,
 ): Promise<DecodedRecord> {
   if (crc32c(rec.subarray(4)) !== h.crc) throw new CorruptionError("checksum mismatch");
   const stored = rec.subarray(RECORD_HEADER_SIZE);
@@ -149,7 +155,7 @@ export async function decodeRecord(
   if (mode === "check" && data) return { data: new Uint8Array(0), compressed, rawCrc: 0 };
   if (mode === "keep-compressed" && data) return { data: payload, compressed, rawCrc: 0 };
   let raw = payload, rawCrc = 0;
-  if (compressed) ({ raw, crc: rawCrc } = decompressAndCrc(payload, h.rawLen));
+  if (compressed) ({ raw, crc: rawCrc } = decompressAndCrc(payload, h.rawLen, alloc));
   else if (data) rawCrc = crc32c(raw);
   if (raw.length !== h.rawLen) {
     throw new CorruptionError(`payload is ${raw.length} bytes, header says ${h.rawLen}`);

@@ -26,6 +26,9 @@ export interface CodecWorkerData {
 /**
  * A job posted to a worker. Bytes travel as whole, transferred ArrayBuffers: Deno's
  * `node:worker_threads` copies typed-array views very slowly (~2 MB/s), ArrayBuffers fast.
+ * `len` is how many bytes from the start of `data` are the input (buffers are
+ * recycled, so they may be larger); `out`, when given, is a spare buffer the
+ * worker may build the encoded record, or decompress a payload, in.
  */
 export type CodecJob =
   | {
@@ -33,25 +36,76 @@ export type CodecJob =
     op: "encode";
     rec: { type: number; entry: number; chunk: number };
     data: ArrayBuffer;
+    len: number;
+    out?: ArrayBuffer;
   }
   | {
     id: number;
     op: "decode";
     rec: RecordHeader;
     data: ArrayBuffer;
+    len: number;
     mode: DecodeMode;
+    out?: ArrayBuffer;
   };
 
-/** A worker's answer. */
+/**
+ * A worker's answer: the result is the first `len` bytes of `data`; `spare`
+ * gives the job's input buffer (and an unused `out`) back for reuse.
+ */
 export type CodecReply =
-  | { id: number; ok: true; data: ArrayBuffer; compressed: boolean; rawCrc: number }
-  | { id: number; ok: false; errorName: string; message: string };
+  | {
+    id: number;
+    ok: true;
+    data: ArrayBuffer;
+    len: number;
+    compressed: boolean;
+    rawCrc: number;
+    spare: ArrayBuffer[];
+  }
+  | { id: number; ok: false; errorName: string; message: string; spare: ArrayBuffer[] };
 
 /** A finished job. */
 export interface CodecResult {
   data: Uint8Array;
   compressed: boolean;
   rawCrc: number;
+}
+
+/**
+ * Buffers to recycle between this thread and the workers, matched by exact byte
+ * length: so a steady stream of chunks allocates nothing, and memory does not
+ * grow with garbage waiting for collection. Holds at most `max` buffers (the
+ * oldest is dropped first) and none under 64 KiB.
+ */
+export class BufferPool {
+  #free: ArrayBuffer[] = [];
+  #max: number;
+
+  /** A pool keeping at most `max` buffers. */
+  constructor(max = 8) {
+    this.#max = max;
+  }
+
+  /** A buffer of exactly `size` bytes (recycled when one is free; contents undefined). */
+  take(size: number): ArrayBuffer {
+    return this.takeFree(size) ?? new ArrayBuffer(size);
+  }
+
+  /** A free buffer of exactly `size` bytes, if there is one. */
+  takeFree(size: number): ArrayBuffer | undefined {
+    for (let i = this.#free.length - 1; i >= 0; i--) {
+      if (this.#free[i].byteLength === size) return this.#free.splice(i, 1)[0];
+    }
+    return undefined;
+  }
+
+  /** Give `buf` back (small or detached buffers are ignored). */
+  give(buf: ArrayBuffer | undefined): void {
+    if (!buf || buf.byteLength < 65536) return;
+    if (this.#free.length >= this.#max) this.#free.shift();
+    this.#free.push(buf);
+  }
 }
 
 function revive(name: string, message: string): Error {
@@ -71,6 +125,8 @@ export class CodecPool {
   #inline?: Promise<CodecKeys | undefined>;
   #init: CodecWorkerData;
   #failed?: Error;
+  /** Buffers given back by the workers (job inputs, unused outputs), for reuse. */
+  readonly buffers: BufferPool = new BufferPool(16);
 
   /** Start `threads` workers (0: encode/decode on this thread). */
   constructor(threads: number, init: CodecWorkerData) {
@@ -100,8 +156,13 @@ export class CodecPool {
     if (!p) return;
     this.#pending.delete(m.id);
     this.#load[worker]--;
+    for (const b of m.spare ?? []) this.buffers.give(b);
     if (m.ok) {
-      p.resolve({ data: new Uint8Array(m.data), compressed: m.compressed, rawCrc: m.rawCrc });
+      p.resolve({
+        data: new Uint8Array(m.data, 0, m.len),
+        compressed: m.compressed,
+        rawCrc: m.rawCrc,
+      });
     } else p.reject(revive(m.errorName, m.message));
   }
 
@@ -122,24 +183,56 @@ export class CodecPool {
     });
   }
 
-  /** Encode a record; `data` is transferred (do not use it afterwards). */
+  /**
+   * Encode a record; `data` (a view from the start of its buffer, or any view,
+   * which is then copied) is transferred: do not use it afterwards. `out` is a
+   * spare buffer (e.g. a record already written) the worker may build the record
+   * in; it is transferred too. Input and unused output come back in `buffers`.
+   */
   async encode(
     rec: { type: number; entry: number; chunk: number },
     data: Uint8Array,
+    out?: ArrayBuffer,
   ): Promise<CodecResult> {
     if (this.#inline) {
       const r = await encodeRecord(rec, data, this.#init.compress, await this.#inline);
       return { data: r.record, compressed: false, rawCrc: r.rawCrc };
     }
-    const own = ownedBuffer(data);
-    return this.#post({ id: this.#nextId++, op: "encode", rec, data: own }, [own]);
+    const own = leadingBuffer(data);
+    const transfer = out && out !== own ? [own, out] : [own];
+    return this.#post({
+      id: this.#nextId++,
+      op: "encode",
+      rec,
+      data: own,
+      len: data.length,
+      out: transfer.length > 1 ? out : undefined,
+    }, transfer);
   }
 
-  /** Decode a whole record (header + stored bytes); `record` is transferred. */
-  async decode(rec: RecordHeader, record: Uint8Array, mode: DecodeMode): Promise<CodecResult> {
+  /**
+   * Decode a whole record (header + stored bytes); `record` is transferred (its
+   * buffer comes back in `buffers` once decoded), and so is `out`, a spare buffer
+   * (e.g. a chunk already consumed) the worker may decompress into.
+   */
+  async decode(
+    rec: RecordHeader,
+    record: Uint8Array,
+    mode: DecodeMode,
+    out?: ArrayBuffer,
+  ): Promise<CodecResult> {
     if (this.#inline) return decodeRecord(record, rec, mode, await this.#inline);
-    const own = ownedBuffer(record);
-    return this.#post({ id: this.#nextId++, op: "decode", rec, data: own, mode }, [own]);
+    const own = leadingBuffer(record);
+    const transfer = out && out !== own ? [own, out] : [own];
+    return this.#post({
+      id: this.#nextId++,
+      op: "decode",
+      rec,
+      data: own,
+      len: record.length,
+      mode,
+      out: transfer.length > 1 ? out : undefined,
+    }, transfer);
   }
 
   /** Stop the workers. */
@@ -148,6 +241,16 @@ export class CodecPool {
     this.#workers = [];
     await Promise.all(ws.map((w) => w.terminate()));
   }
+}
+
+/**
+ * An ArrayBuffer whose first `data.length` bytes are `data`: its own when `data`
+ * starts at offset 0 of a plain ArrayBuffer, else a copy's.
+ */
+export function leadingBuffer(data: Uint8Array): ArrayBuffer {
+  return data.byteOffset === 0 && data.buffer instanceof ArrayBuffer
+    ? data.buffer
+    : (data.slice().buffer as ArrayBuffer);
 }
 
 /** The ArrayBuffer holding exactly `data` (its own if it spans it whole, else a copy's). */

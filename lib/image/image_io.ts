@@ -1,11 +1,12 @@
 /**
  * Where image bytes come from and go to: a file or `-` (stdin/stdout). Files are
- * read sequentially and written under a temporary name, renamed when complete;
- * stdout is written with backpressure.
+ * read sequentially; regular files are written under a temporary name, renamed
+ * when complete, while devices and FIFOs (e.g. /dev/null) are written into
+ * directly, never renamed over; stdout is written with backpressure.
  */
-import { rm, stat } from "node:fs/promises";
-import { read as fsRead, writeSync } from "node:fs";
-import { IoError, UsageError } from "../errors.ts";
+import { open, rm, stat } from "node:fs/promises";
+import { constants as fsConstants, read as fsRead, writeSync } from "node:fs";
+import { IbvaultError, IoError, UsageError } from "../errors.ts";
 import { readFileChunks } from "../backupdir/source.ts";
 import { PART_SUFFIX, writeAtomically } from "../backupdir/sink.ts";
 
@@ -17,12 +18,16 @@ export function imageName(arg: string): string {
   return arg === "-" ? "stdin" : arg;
 }
 
-/** The bytes of image `arg` (a file, or `-` for stdin), in order. */
+/**
+ * The bytes of image `arg` (a file, or `-` for stdin), in order. One buffer is
+ * refilled for every read: each yielded chunk is valid only until the next is
+ * asked for (the image reader copies what it keeps).
+ */
 export async function* imageBytes(arg: string): AsyncGenerator<Uint8Array> {
   if (arg === "-") {
-    // fd 0 read into our own buffers: no read-ahead beyond one buffer, no reuse surprises.
+    // fd 0 read into our own buffer: no read-ahead beyond one buffer.
+    const buf = new Uint8Array(IMAGE_READ);
     for (;;) {
-      const buf = new Uint8Array(IMAGE_READ);
       const n = await new Promise<number>((resolve, reject) =>
         fsRead(0, buf, 0, buf.length, null, (e, bytes) => {
           if (!e) resolve(bytes);
@@ -34,7 +39,7 @@ export async function* imageBytes(arg: string): AsyncGenerator<Uint8Array> {
       if (n > 0) yield buf.subarray(0, n);
     }
   }
-  yield* readFileChunks(arg, IMAGE_READ);
+  yield* readFileChunks(arg, IMAGE_READ, undefined, true);
 }
 
 async function writeStdout(bytes: AsyncIterable<Uint8Array>): Promise<number> {
@@ -58,9 +63,60 @@ async function writeStdout(bytes: AsyncIterable<Uint8Array>): Promise<number> {
   return n;
 }
 
+/** Write `bytes` straight into the existing non-regular file `arg` (a device, FIFO or socket). */
+async function writeInPlace(arg: string, bytes: AsyncIterable<Uint8Array>): Promise<number> {
+  let fh;
+  try {
+    // No O_CREAT/O_TRUNC: the node exists and is not a regular file; open it as it is.
+    fh = await open(arg, fsConstants.O_WRONLY);
+  } catch (e) {
+    throw new IoError(`cannot open ${arg} for writing: ${(e as Error).message}`);
+  }
+  let n = 0;
+  try {
+    for await (const b of bytes) {
+      let off = 0;
+      while (off < b.length) {
+        const { bytesWritten } = await fh.write(b, off, b.length - off);
+        off += bytesWritten;
+      }
+      n += b.length;
+    }
+  } catch (e) {
+    if (e instanceof IbvaultError) throw e;
+    throw new IoError(`cannot write to ${arg}: ${(e as Error).message}`);
+  } finally {
+    await fh.close().catch(() => {});
+  }
+  return n;
+}
+
+/**
+ * What `writeImageBytes` would do with target `arg`: "new" (no such file),
+ * "replace" (an existing regular file, replaced by rename), "in-place" (a
+ * character device, FIFO or socket, written into directly, never renamed over).
+ * A directory is a UsageError.
+ */
+export async function imageTargetKind(arg: string): Promise<"new" | "replace" | "in-place"> {
+  let st;
+  try {
+    st = await stat(arg);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return "new";
+    throw new IoError(`cannot use ${arg}: ${(e as Error).message}`);
+  }
+  if (st.isDirectory()) {
+    throw new UsageError(`${arg} is a directory: --backup-image needs a file name (or -)`);
+  }
+  return st.isFile() ? "replace" : "in-place";
+}
+
 /**
  * Write image `bytes` to `arg` (a file, or `-` for stdout); returns the bytes
- * written. An existing file is refused unless `force`.
+ * written. A new or existing regular file is written under a temporary name and
+ * renamed when complete (an existing one is refused unless `force`); an existing
+ * character device, FIFO or socket (e.g. /dev/null) is written into directly and
+ * never replaced; a directory is a UsageError.
  */
 export async function writeImageBytes(
   arg: string,
@@ -68,11 +124,10 @@ export async function writeImageBytes(
   force: boolean,
 ): Promise<number> {
   if (arg === "-") return await writeStdout(bytes);
-  try {
-    await stat(arg);
-    if (!force) throw new UsageError(`${arg} already exists (use --force to replace it)`);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
+  const kind = await imageTargetKind(arg);
+  if (kind === "in-place") return await writeInPlace(arg, bytes);
+  if (kind === "replace" && !force) {
+    throw new UsageError(`${arg} already exists (use --force to replace it)`);
   }
   try {
     return await writeAtomically(arg, bytes, 0o640);

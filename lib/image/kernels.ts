@@ -68,9 +68,14 @@ export function crcAndCompress(raw: Uint8Array): { crc: number; block: Uint8Arra
 
 /**
  * Decompress one LZ4 block of exactly `rawLen` bytes and CRC-32C the result in
- * kernel memory (one copy in, one copy out). CorruptionError if malformed.
+ * kernel memory (one copy in, one copy out, into `output(n)`: a recycled buffer's
+ * view, by default a fresh array). CorruptionError if malformed.
  */
-export function decompressAndCrc(block: Uint8Array, rawLen: number): {
+export function decompressAndCrc(
+  block: Uint8Array,
+  rawLen: number,
+  output: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+): {
   crc: number;
   raw: Uint8Array;
 } {
@@ -82,5 +87,7 @@ export function decompressAndCrc(block: Uint8Array, rawLen: number): {
   }
   view(region, block.length).set(block);
   const n = lz4DecompressBlockAt(region, block.length, region + span, rawLen);
-  return { crc: crc32cAt(region + span, n), raw: view(region + span, n).slice() };
+  const raw = output(n);
+  raw.set(view(region + span, n));
+  return { crc: crc32cAt(region + span, n), raw };
 }

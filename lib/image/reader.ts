@@ -51,6 +51,12 @@ export interface ImageReadOptions {
   /** The image's name in messages (a file name or "stdin"). */
   name?: string;
   signal?: AbortSignal;
+  /**
+   * "full" mode: the caller is done with each chunk an entry yields when it asks
+   * for the next (it writes or copies it), so its buffer may be reused for a later
+   * chunk. Saves an allocation per chunk and keeps memory low.
+   */
+  recycle?: boolean;
 }
 
 /** One entry of an image being read. */
@@ -114,6 +120,10 @@ export async function openImage(
   }
   const pool = new CodecPool(opts.threads, { compress: false, enc, mac });
   const readAhead = Math.max(4, pool.threads * 3);
+  const dataCap = RECORD_HEADER_SIZE + maxStoredLen(RecordType.DATA, header.chunkSize);
+  // Chunks the caller has consumed (`recycle`), handed to the workers to decompress into.
+  const consumed: ArrayBuffer[] = [];
+  const recycle = opts.recycle === true && mode === "full" && pool.threads > 0;
   const queue: Item[] = [];
   let stage1Done = false;
 
@@ -174,7 +184,11 @@ export async function openImage(
     if (h.storedLen > maxStoredLen(h.type, header.chunkSize)) {
       return bad(`declared stored length ${h.storedLen} too large`);
     }
-    const record = new Uint8Array(RECORD_HEADER_SIZE + h.storedLen);
+    // DATA records are read into buffers of the largest size a DATA record may have,
+    // which the workers give back once decoded: the same few buffers go round.
+    const record = h.type === RecordType.DATA && pool.threads > 0
+      ? new Uint8Array(pool.buffers.take(dataCap), 0, RECORD_HEADER_SIZE + h.storedLen)
+      : new Uint8Array(RECORD_HEADER_SIZE + h.storedLen);
     record.set(hdr);
     if (await input.readInto(record.subarray(RECORD_HEADER_SIZE)) < h.storedLen) {
       return {
@@ -189,7 +203,7 @@ export async function openImage(
     } else if (h.type === RecordType.DATA) nextChunk++;
     else ended = true;
     const m: DecodeMode = h.entry === 0 || h.type !== RecordType.DATA ? "full" : mode;
-    const p = pool.decode(h, record, m);
+    const p = pool.decode(h, record, m, h.type === RecordType.DATA ? consumed.pop() : undefined);
     p.catch(() => {});
     return { h, p };
   }
@@ -355,6 +369,9 @@ export async function openImage(
           for await (const { d } of it) {
             if (mode === "check") continue;
             yield lz4 ? lz4FrameBlock(d.r.data, d.r.compressed) : d.r.data;
+            if (recycle && d.r.data.byteOffset === 0 && consumed.length < 4) {
+              consumed.push(d.r.data.buffer as ArrayBuffer);
+            }
           }
           if (lz4) yield lz4FrameEnd();
         })();

@@ -8,7 +8,7 @@ import { CorruptionError, UsageError } from "../errors.ts";
 import type { Reporter } from "../progress/reporter.ts";
 import { targetPath, writeAtomically } from "../backupdir/sink.ts";
 import { writeManifest } from "./manifest_io.ts";
-import { checkCompleteness, describeCompleteness } from "./completeness.ts";
+import { checkCompleteness, describeCompleteness, manifestIsStreamed } from "./completeness.ts";
 import type { OpenedImage } from "./reader.ts";
 
 /** What to unpack and how. */
@@ -76,7 +76,15 @@ export async function unpackImage(
         `the image does not match its manifest: ${describeCompleteness(r).join("; ")}`,
       );
     }
-    await writeManifest(opts.root, img.manifest);
+    // A streamed manifest (backup-to-image) lists no entries: the directory's copy
+    // lists what the image proved it holds, so the directory can be checked later.
+    const manifest = manifestIsStreamed(img.manifest)
+      ? {
+        ...img.manifest,
+        entries: [...img.seen].map(([path, s]) => ({ path, size: s.size, crc32c: s.crc32c })),
+      }
+      : img.manifest;
+    await writeManifest(opts.root, manifest);
   }
   return { entries, bytes };
 }

@@ -41,7 +41,11 @@ export interface ImageWriteOptions {
 /** Hex form of a CRC as manifests store it. */
 export const crcHex = (c: number) => (c >>> 0).toString(16).padStart(8, "0");
 
-/** Produce the bytes of an image holding `manifest` then `entries`, in order. */
+/**
+ * Produce the bytes of an image holding `manifest` then `entries`, in order.
+ * Each yielded buffer is valid only until the next one is asked for (buffers are
+ * recycled between this thread and the codec workers): write or copy it at once.
+ */
 export async function* writeImage(
   manifest: Manifest,
   entries: AsyncIterable<FileEntry>,
@@ -69,13 +73,16 @@ export async function* writeImage(
   };
   const queue: Item[] = [];
   let pending = 0;
+  // Records already written, handed back to the workers to build later records in.
+  const written: ArrayBuffer[] = [];
   const end: EndInfo = { entries: 0, chunks: 0, rawBytes: 0, storedBytes: 0 };
   let entryCrc = 0;
   try {
     yield header;
     const submit = (type: number, entry: number, chunk: number, data: Uint8Array) => {
       const len = type === RecordType.DATA ? data.length : -1;
-      const p = pool.encode({ type, entry, chunk }, data);
+      const out = pool.threads > 0 && type === RecordType.DATA ? written.pop() : undefined;
+      const p = pool.encode({ type, entry, chunk }, data, out);
       p.catch(() => {}); // surfaced when awaited in order
       queue.push({ p, len });
       pending++;
@@ -93,6 +100,10 @@ export async function* writeImage(
         else entryCrc = crc32cCombine(entryCrc, r.rawCrc, item.len);
         end.storedBytes += r.data.length;
         yield r.data;
+        // The consumer is done with it once it asks for more.
+        if (pool.threads > 0 && item.len > 0 && written.length < 4) {
+          written.push(r.data.buffer as ArrayBuffer);
+        }
       }
     };
     // One entry: an ENTRY record then its DATA chunks.
@@ -108,7 +119,9 @@ export async function* writeImage(
         encodeEntryPayload({ path: e.path, size: e.size, mode: e.mode ?? 0o640 }),
       );
       let chunk = 0, total = 0;
-      let buf = new Uint8Array(chunkSize), fill = 0;
+      // Chunk buffers come back from the workers once encoded and are refilled.
+      const fresh = () => new Uint8Array(pool.buffers.take(chunkSize));
+      let buf = fresh(), fill = 0;
       const emit = (data: Uint8Array) => {
         submit(RecordType.DATA, index, chunk++, data);
         end.chunks++;
@@ -121,28 +134,21 @@ export async function* writeImage(
         }
         let i = 0;
         while (i < piece.length) {
-          if (
-            fill === 0 && piece.length - i >= chunkSize && i === 0 && piece.length === chunkSize
-          ) {
-            emit(piece.slice());
-            i = piece.length;
-            yield* drain(false);
-            continue;
-          }
           const take = Math.min(chunkSize - fill, piece.length - i);
           buf.set(piece.subarray(i, i + take), fill);
           fill += take;
           i += take;
           if (fill === chunkSize) {
             emit(buf);
-            buf = new Uint8Array(chunkSize);
+            buf = fresh();
             fill = 0;
             yield* drain(false);
           }
         }
         opts.onProgress?.(end.rawBytes + total);
       }
-      if (fill > 0) emit(buf.subarray(0, fill).slice());
+      // A view from offset 0: its whole buffer travels (and comes back), no copy.
+      if (fill > 0) emit(buf.subarray(0, fill));
       if (total !== e.size) {
         throw new IoError(`${e.path}: shrank while being read (${total} of ${e.size} bytes)`);
       }

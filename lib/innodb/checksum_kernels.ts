@@ -25,6 +25,19 @@ export interface PageBuffer {
   innodbOld(off: number): number;
   /** Adler-32 of `[off, off+len)` continuing from `init` (zlib semantics). */
   adler32(off: number, len: number, init: number): number;
+  /**
+   * The common-case verdict over `count` pages of `size` bytes from `off` (first page number
+   * `firstPage`, mode one of the PAGES_* constants of lib/kernels/pages.ts) in one kernel call:
+   * returns how many leading pages passed, and how many of those were all zero. Absent for the
+   * TypeScript kernels (the caller then judges page by page).
+   */
+  checkRun?(
+    off: number,
+    count: number,
+    size: number,
+    firstPage: number,
+    mode: number,
+  ): { passed: number; zeros: number };
 }
 
 function tsBuffer(len: number): PageBuffer {
@@ -55,6 +68,10 @@ function wasmBuffer(len: number): PageBuffer {
     innodbNew: (off, ps) => k.innodbPageChecksumNew(ptr + off, ps) >>> 0,
     innodbOld: (off) => k.innodbPageChecksumOld(ptr + off) >>> 0,
     adler32: (off, n, init) => k.adler32(ptr + off, n, init) >>> 0,
+    checkRun: (off, count, size, firstPage, mode) => {
+      const passed = k.pagesCheck(ptr + off, count, size, firstPage, mode) >>> 0;
+      return { passed, zeros: k.pagesZeroCount() >>> 0 };
+    },
   };
 }
 

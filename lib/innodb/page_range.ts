@@ -2,13 +2,18 @@
  * Checking a run of consecutive pages held in a page buffer: the loop the
  * workers and the stream front end share. It applies the page verdict, skips
  * the doublewrite buffer of the system tablespace, and collects the results.
+ * With the WASM kernels, runs of pages go through one kernel call that passes
+ * the common case (all-zero pages, and crc32/full_crc32 pages whose checksum,
+ * LSN copies and page number are right) and stops at the first other page,
+ * which the full TypeScript rules then judge (giving the exact reasons).
  */
 import fs from "node:fs";
 import type { ChecksumAlgorithm } from "./algorithm.ts";
 import type { RangeTask } from "./pool_protocol.ts";
 import type { PageBuffer } from "./checksum_kernels.ts";
 import { extentSize, type SpaceInfo } from "./flags.ts";
-import { FLAVOURS, judgePage } from "./verdict.ts";
+import { F_CRC32, F_FULL_CRC32, F_ZERO, FLAVOURS, judgePage } from "./verdict.ts";
+import { PAGES_CRC32, PAGES_FULL_CRC32, PAGES_ZERO_ONLY } from "../kernels/pages.ts";
 
 /** One corrupt page and why. */
 export interface CorruptPage {
@@ -49,8 +54,8 @@ export function isDoublewritePage(space: SpaceInfo, pageNo: number): boolean {
 
 /**
  * Judge `count` pages stored back to back from byte `off` of `buf`, the first
- * being page `firstPage`; at most `maxCorrupt` corrupt pages are recorded
- * before the loop stops early.
+ * being page `firstPage` (the same verdicts whichever kernels `buf` has); at
+ * most `maxCorrupt` corrupt pages are recorded before the loop stops early.
  */
 export function checkPages(
   buf: PageBuffer,
@@ -64,6 +69,7 @@ export function checkPages(
 ): RangeResult {
   const size = space.physicalSize;
   const dblwr = space.spaceId === 0;
+  const mode = runMode(space, algo);
   const bytes = buf.bytes;
   for (let i = 0; i < count; i++) {
     const pageNo = firstPage + i;
@@ -71,15 +77,40 @@ export function checkPages(
       into.skipped++;
       continue;
     }
-    const v = judgePage(buf, off + i * size, pageNo, space, algo, bytes);
+    if (buf.checkRun) {
+      // Up to the next doublewrite page (if any) in one kernel call.
+      let end = count;
+      if (dblwr) {
+        const e = extentSize(space.logicalSize);
+        if (pageNo < e) end = Math.min(count, e - firstPage);
+      }
+      const { passed, zeros } = buf.checkRun(off + i * size, end - i, size, pageNo, mode);
+      into.pages += passed;
+      into.flavours[F_ZERO] += zeros;
+      into.flavours[mode === PAGES_FULL_CRC32 ? F_FULL_CRC32 : F_CRC32] += passed - zeros;
+      i += passed;
+      if (i >= end) {
+        i = end - 1;
+        continue;
+      }
+    }
+    const v = judgePage(buf, off + i * size, firstPage + i, space, algo, bytes);
     into.pages++;
     if (typeof v === "number") into.flavours[v]++;
     else {
-      into.corrupt.push({ page: pageNo, reason: v });
+      into.corrupt.push({ page: firstPage + i, reason: v });
       if (into.corrupt.length >= maxCorrupt) break;
     }
   }
   return into;
+}
+
+/** The page-run kernel mode that matches the fast path of judgePage for this space. */
+function runMode(space: SpaceInfo, algo: ChecksumAlgorithm): number {
+  if (space.fullCrc32) return PAGES_FULL_CRC32;
+  if (space.zipSize || space.pageCompressed) return PAGES_ZERO_ONLY;
+  if (algo.strict === "innodb" || algo.strict === "none") return PAGES_ZERO_ONLY;
+  return PAGES_CRC32;
 }
 
 /**

@@ -1,31 +1,66 @@
 /**
- * A pool of validation workers (`node:worker_threads`, one WASM instance each).
- * Tasks go to the least busy worker; the caller bounds how many are in flight.
- * If workers cannot be started, tasks run on the calling thread instead.
+ * A pool of validation workers (Web Workers where available, else
+ * `node:worker_threads`; one WASM instance each). Tasks go to the least busy
+ * ready worker; the caller bounds how many are in flight. Starting a worker
+ * takes tens of milliseconds under Deno, so until a worker has raised its
+ * ready flag (shared memory, so no event-loop turn is needed to see it) tasks
+ * run on the calling thread. If workers cannot be started, every task runs on
+ * the calling thread.
  */
-import type { Worker } from "node:worker_threads";
-import { startWorker } from "../workers.ts";
+import { inBunBinary, startWorker } from "../workers.ts";
 import fs from "node:fs";
 import { allocPageBuffer, type PageBuffer } from "./checksum_kernels.ts";
 import { checkRange } from "./page_range.ts";
-import type { RangeTask, WorkerReply } from "./pool_protocol.ts";
+import type { RangeTask, WorkerInit, WorkerReady, WorkerReply } from "./pool_protocol.ts";
+
+/** The part of a worker the pool uses, over either worker API. */
+interface Port {
+  post(msg: RangeTask | WorkerInit): void;
+  terminate(): Promise<unknown> | void;
+}
 
 interface Slot {
-  worker: Worker;
+  port: Port;
   pending: Map<number, (r: WorkerReply) => void>;
+  ready: boolean;
+  dead: boolean;
+  /** Set to 1 by the worker (Atomics) once it is ready: readable without an event-loop turn. */
+  flag: Int32Array;
+}
+
+type OnMessage = (r: WorkerReply | WorkerReady) => void;
+type OnError = (message: string) => void;
+
+function webWorker(onMessage: OnMessage, onError: OnError): Port {
+  const url = new URL("./validate_web_worker.ts", import.meta.url);
+  const w = new Worker(url, { type: "module" });
+  w.onmessage = (e: MessageEvent<WorkerReply | WorkerReady>) => onMessage(e.data);
+  w.onerror = (e: ErrorEvent) => {
+    e.preventDefault();
+    onError(e.message);
+  };
+  return { post: (m) => w.postMessage(m), terminate: () => w.terminate() };
+}
+
+function nodeWorker(onMessage: OnMessage, onError: OnError): Port {
+  const w = startWorker("lib/innodb/validate_worker.ts");
+  w.on("message", onMessage);
+  w.on("error", (err: Error) => onError(err.message));
+  return { post: (m) => w.postMessage(m), terminate: () => w.terminate() };
 }
 
 /** The worker pool. */
 export class ValidatePool {
   #slots: Slot[] = [];
   #inline?: PageBuffer;
+  #inlineRuns = 0;
 
   /** Start `threads` workers; 0 runs every task on the calling thread. */
   constructor(threads: number) {
     try {
       for (let i = 0; i < threads; i++) this.#slots.push(this.#spawn());
     } catch {
-      for (const s of this.#slots) void s.worker.terminate();
+      for (const s of this.#slots) void s.port.terminate();
       this.#slots = [];
     }
   }
@@ -35,33 +70,66 @@ export class ValidatePool {
     return this.#slots.length;
   }
 
+  /** Tasks run on the calling thread so far (while no worker was ready, or without workers). */
+  get inlineRuns(): number {
+    return this.#inlineRuns;
+  }
+
+  /** Resolves once every worker is ready or has failed (tasks need not wait for it). */
+  async whenReady(): Promise<void> {
+    while (this.#slots.some((s) => !s.dead && !s.ready && Atomics.load(s.flag, 0) !== 1)) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
   #spawn(): Slot {
-    const worker = startWorker("lib/innodb/validate_worker.ts");
-    const slot: Slot = { worker, pending: new Map() };
-    worker.on("message", (r: WorkerReply) => {
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const slot: Slot = {
+      port: undefined as unknown as Port,
+      pending: new Map(),
+      ready: false,
+      dead: false,
+      flag,
+    };
+    const onMessage = (r: WorkerReply | WorkerReady) => {
+      if ("ready" in r) {
+        slot.ready = !slot.dead;
+        return;
+      }
       const done = slot.pending.get(r.id);
       slot.pending.delete(r.id);
       done?.(r);
-    });
-    worker.on("error", (err: Error) => {
-      for (const [id, done] of slot.pending) done({ id, error: `worker failed: ${err.message}` });
+    };
+    const onError = (message: string) => {
+      slot.dead = true;
+      slot.ready = false;
+      for (const [id, done] of slot.pending) done({ id, error: `worker failed: ${message}` });
       slot.pending.clear();
-    });
+    };
+    const web = typeof Worker === "function" && !inBunBinary();
+    slot.port = web ? webWorker(onMessage, onError) : nodeWorker(onMessage, onError);
+    slot.port.post({ init: flag });
     return slot;
   }
 
   /** Run one task and resolve with the worker's reply. */
   run(task: RangeTask): Promise<WorkerReply> {
     if (this.#slots.length === 0) return Promise.resolve(this.#runInline(task));
-    let best = this.#slots[0];
-    for (const s of this.#slots) if (s.pending.size < best.pending.size) best = s;
+    let best: Slot | undefined;
+    for (const s of this.#slots) {
+      if (!s.ready && !s.dead && Atomics.load(s.flag, 0) === 1) s.ready = true;
+      if (s.ready && (!best || s.pending.size < best.pending.size)) best = s;
+    }
+    if (!best) return Promise.resolve(this.#runInline(task));
+    const slot = best;
     return new Promise((resolve) => {
-      best.pending.set(task.id, resolve);
-      best.worker.postMessage(task);
+      slot.pending.set(task.id, resolve);
+      slot.port.post(task);
     });
   }
 
   #runInline(t: RangeTask): WorkerReply {
+    this.#inlineRuns++;
     try {
       this.#inline ??= allocPageBuffer(t.pieceSize, t.kernels);
       const fd = fs.openSync(t.path, "r");
@@ -80,6 +148,6 @@ export class ValidatePool {
   async close(): Promise<void> {
     const slots = this.#slots;
     this.#slots = [];
-    await Promise.all(slots.map((s) => s.worker.terminate()));
+    await Promise.all(slots.map((s) => s.port.terminate()));
   }
 }

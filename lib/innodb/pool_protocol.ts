@@ -22,3 +22,13 @@ export interface RangeTask {
 export type WorkerReply =
   | { id: number; result: RangeResult; bytes: number; short: boolean; error?: undefined }
   | { id: number; error: string };
+
+/** First message to a worker: a shared flag it sets to 1 (Atomics) once ready. */
+export interface WorkerInit {
+  init: Int32Array;
+}
+
+/** Sent once by a worker, after the init message, when it is loaded and warmed up. */
+export interface WorkerReady {
+  ready: true;
+}

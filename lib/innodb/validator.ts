@@ -38,9 +38,9 @@ export interface EngineOptions {
   onProgress?: (done: number, total: number) => void;
   /** "ts" forces the TypeScript kernels (tests). */
   kernels?: "auto" | "ts";
-  /** Bytes per task sent to a worker (default 4 MiB). */
+  /** Bytes per task sent to a worker (default 8 MiB). */
   blockSize?: number;
-  /** Bytes read and judged at a time inside a task (default 128 KiB, cache-sized). */
+  /** Bytes read and judged at a time inside a task (default 1 MiB, about L2-sized). */
   pieceSize?: number;
 }
 
@@ -168,7 +168,7 @@ export async function validateFiles(
 ): Promise<FileReport[]> {
   const algo = opts.algorithm ?? parseAlgorithm();
   const threshold = Math.max(1, opts.threshold ?? 64);
-  const block = opts.blockSize ?? 4 << 20;
+  const block = opts.blockSize ?? 8 << 20;
   const prepared = inputs.map(prepare);
   const total = prepared.reduce((n, p) => n + (p.space ? p.report.bytes : 0), 0);
   const tasks: { file: Prepared; task: RangeTask }[] = [];
@@ -191,7 +191,7 @@ export async function validateFiles(
           algo,
           maxCorrupt: threshold,
           kernels: opts.kernels ?? "auto",
-          pieceSize: opts.pieceSize ?? 128 << 10,
+          pieceSize: opts.pieceSize ?? 1 << 20,
         },
       });
     }

@@ -23,6 +23,13 @@ export {
 export { adler32, adler32At } from "./adler32.ts";
 export { xxhash32, xxhash32At } from "./xxhash32.ts";
 export {
+  PAGES_CRC32,
+  PAGES_FULL_CRC32,
+  PAGES_ZERO_ONLY,
+  pagesCheckAt,
+  pagesZeroCount,
+} from "./pages.ts";
+export {
   lz4CompressBlock,
   lz4CompressBlockAt,
   lz4CompressBound,

@@ -24,6 +24,8 @@ export interface KernelExports {
   innodbPageChecksumNew(ptr: number, pageSize: number): number;
   innodbPageChecksumOld(ptr: number): number;
   adler32(ptr: number, len: number, adler: number): number;
+  pagesCheck(ptr: number, count: number, size: number, firstPage: number, mode: number): number;
+  pagesZeroCount(): number;
   xxhash32(ptr: number, len: number, seed: number): number;
   lz4CompressBound(n: number): number;
   lz4CompressBlock(src: number, srcLen: number, dst: number, dstCap: number): number;

@@ -5,6 +5,7 @@
 export { crc32c, crc32cSliced } from "./crc32c";
 export { innodbPageChecksumNew, innodbPageChecksumOld } from "./innodb";
 export { adler32 } from "./adler32";
+export { pagesCheck, pagesZeroCount } from "./pages";
 export { xxhash32 } from "./xxhash32";
 export {
   LZ4_ERR_DST_TOO_SMALL,
