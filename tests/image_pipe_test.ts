@@ -185,9 +185,11 @@ if (import.meta.main) {
         console.log(
           `peak RSS: writer ${rss(w.err).toFixed(0)} MB, reader ${rss(r.err).toFixed(0)} MB`,
         );
-        // Bounded, but not yet under the issue's 200 MB: each of the 2 codec workers keeps
-        // ~60 MB of not-yet-collected ArrayBuffers (V8's external-memory GC lag).
-        assert.ok(rss(w.err) < 400 && rss(r.err) < 400, `${rss(w.err)} ${rss(r.err)}`);
+        // Chunk and record buffers are recycled between the main thread and the workers
+        // (~160 MB here, ~100 MB of it the runtime and two worker isolates). Not yet the
+        // issue's 200 MB on multi-GB images (260-300 MB at 2 GB: the workers' WebCrypto
+        // outputs still wait for V8's external-memory GC), so this guards against regressions.
+        assert.ok(rss(w.err) < 250 && rss(r.err) < 250, `${rss(w.err)} ${rss(r.err)}`);
       }
     } finally {
       await Deno.remove(tmp, { recursive: true });
