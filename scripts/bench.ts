@@ -262,19 +262,49 @@ async function aes(data: Uint8Array): Promise<void> {
       (_, i) => data.subarray(i * chunk, (i + 1) * chunk),
     );
     const bytes = chunks.length * chunk;
-    let t = performance.now();
-    const enc = await Promise.all(chunks.map((c) => mod.aesCbcEncrypt(key, iv, c)));
+    // Best of three rounds, then openssl on the same bytes from a page-cached file.
+    let encBest = 0, decBest = 0;
+    for (let round = 0; round < 3; round++) {
+      let t = performance.now();
+      const enc = await Promise.all(chunks.map((c) => mod.aesCbcEncrypt(key, iv, c)));
+      encBest = Math.max(encBest, bytes / ((performance.now() - t) * 1000));
+      t = performance.now();
+      await Promise.all(enc.map((c: Uint8Array) => mod.aesCbcDecrypt(key, iv, c)));
+      decBest = Math.max(decBest, bytes / ((performance.now() - t) * 1000));
+    }
+    const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    const plain = Deno.makeTempFileSync({ prefix: "ibvault-bench-aes-" });
+    const cipher = plain + ".enc";
+    Deno.writeFileSync(plain, data.subarray(0, bytes));
+    const k = hex(crypto.getRandomValues(new Uint8Array(32)));
+    const common = ["-aes-256-cbc", "-nopad", "-K", k, "-iv", hex(iv)];
+    let sslEnc = Infinity, sslDec = Infinity;
+    for (let round = 0; round < 3; round++) {
+      sslEnc = Math.min(
+        sslEnc,
+        timeCommand("openssl", ["enc", ...common, "-in", plain, "-out", cipher]),
+      );
+      sslDec = Math.min(
+        sslDec,
+        timeCommand("openssl", ["enc", "-d", ...common, "-in", cipher, "-out", "/dev/null"]),
+      );
+    }
+    Deno.removeSync(plain);
+    Deno.removeSync(cipher);
+    const sslEncMBs = bytes / (sslEnc * 1000), sslDecMBs = bytes / (sslDec * 1000);
     line(
       "aes-256-cbc encrypt (1 MiB chunks)",
-      bytes / ((performance.now() - t) * 1000),
-      "openssl 688 (notes)",
+      encBest,
+      `openssl enc ${fmt(sslEncMBs).trim()}: ratio ${
+        (encBest / sslEncMBs).toFixed(2)
+      }x (target 800 MB/s)`,
     );
-    t = performance.now();
-    await Promise.all(enc.map((c: Uint8Array) => mod.aesCbcDecrypt(key, iv, c)));
     line(
       "aes-256-cbc decrypt (1 MiB chunks)",
-      bytes / ((performance.now() - t) * 1000),
-      "openssl 2,198 (notes)",
+      decBest,
+      `openssl enc -d ${fmt(sslDecMBs).trim()}: ratio ${
+        (decBest / sslDecMBs).toFixed(2)
+      }x (target 2,000 MB/s)`,
     );
   } catch (e) {
     console.log(`aes: skipped (${e instanceof Error ? e.message : e})`);
