@@ -266,10 +266,14 @@ async function aes(data: Uint8Array): Promise<void> {
     let encBest = 0, decBest = 0;
     for (let round = 0; round < 3; round++) {
       let t = performance.now();
-      const enc = await Promise.all(chunks.map((c) => mod.aesCbcEncrypt(key, iv, c)));
+      const enc = await mod.mapInFlight(
+        chunks,
+        8,
+        (c: Uint8Array) => mod.aesCbcEncrypt(key, iv, c),
+      );
       encBest = Math.max(encBest, bytes / ((performance.now() - t) * 1000));
       t = performance.now();
-      await Promise.all(enc.map((c: Uint8Array) => mod.aesCbcDecrypt(key, iv, c)));
+      await mod.mapInFlight(enc, 8, (c: Uint8Array) => mod.aesCbcDecrypt(key, iv, c));
       decBest = Math.max(decBest, bytes / ((performance.now() - t) * 1000));
     }
     const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -293,14 +297,14 @@ async function aes(data: Uint8Array): Promise<void> {
     Deno.removeSync(cipher);
     const sslEncMBs = bytes / (sslEnc * 1000), sslDecMBs = bytes / (sslDec * 1000);
     line(
-      "aes-256-cbc encrypt (1 MiB chunks)",
+      "aes-256-cbc encrypt (1 MiB, 8 in flight)",
       encBest,
       `openssl enc ${fmt(sslEncMBs).trim()}: ratio ${
         (encBest / sslEncMBs).toFixed(2)
       }x (target 800 MB/s)`,
     );
     line(
-      "aes-256-cbc decrypt (1 MiB chunks)",
+      "aes-256-cbc decrypt (1 MiB, 8 in flight)",
       decBest,
       `openssl enc -d ${fmt(sslDecMBs).trim()}: ratio ${
         (decBest / sslDecMBs).toFixed(2)
