@@ -207,22 +207,49 @@ export async function openImage(
     p.catch(() => {});
     return { h, p };
   }
+  // Stage 1 runs in the background (one pump at a time), so reading the input
+  // overlaps decoding and the caller's writes; it stops when the queue is full.
+  let pumping: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  function push(item: Item) {
+    queue.push(item);
+    wake?.();
+    wake = undefined;
+  }
   async function fill() {
-    while (!stage1Done && queue.length < readAhead) {
-      opts.signal?.throwIfAborted();
-      const item = await readOne();
-      if (!item) stage1Done = true;
-      else {
-        queue.push(item);
-        if ("err" in item) stage1Done = true;
+    try {
+      while (!stage1Done && queue.length < readAhead) {
+        opts.signal?.throwIfAborted();
+        const item = await readOne();
+        if (!item) stage1Done = true;
+        else {
+          if ("err" in item) stage1Done = true;
+          push(item);
+        }
       }
+    } catch (e) {
+      stage1Done = true;
+      push({ err: e as Error });
+    } finally {
+      pumping = undefined;
+      wake?.();
+      wake = undefined;
     }
+  }
+  function pump() {
+    if (!pumping && !stage1Done && queue.length < readAhead) pumping = fill();
   }
   let current = "";
   /** The next decoded record, or undefined after the end record. */
   async function next(): Promise<Decoded | undefined> {
-    await fill();
+    while (queue.length === 0 && !stage1Done) {
+      const woken = new Promise<void>((r) => (wake = r));
+      pump();
+      if (!pumping && queue.length === 0 && !stage1Done) continue;
+      await woken;
+    }
     const item = queue.shift();
+    pump();
     if (!item) return undefined;
     if ("err" in item) throw item.err;
     try {
@@ -316,6 +343,8 @@ export async function openImage(
       throw new CorruptionError(`${name}: the manifest is unreadable: ${(e as Error).message}`);
     }
   } catch (e) {
+    stage1Done = true;
+    await pumping;
     await pool.close();
     await input.close();
     throw e;
@@ -369,7 +398,7 @@ export async function openImage(
           for await (const { d } of it) {
             if (mode === "check") continue;
             yield lz4 ? lz4FrameBlock(d.r.data, d.r.compressed) : d.r.data;
-            if (recycle && d.r.data.byteOffset === 0 && consumed.length < 4) {
+            if (recycle && d.r.data.byteOffset === 0 && consumed.length < readAhead + 2) {
               consumed.push(d.r.data.buffer as ArrayBuffer);
             }
           }
@@ -393,6 +422,7 @@ export async function openImage(
     },
     async close() {
       stage1Done = true;
+      await pumping;
       await pool.close();
       await input.close();
     },
