@@ -11,6 +11,7 @@ import { mkdir, open, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
 import type { Connection } from "mysql2/promise";
+import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { CONNECTION_OPTIONS, endQuietly, selectionSpec } from "./backup.ts";
 import { CorruptionError, IbvaultError, IoError, ServerError, UsageError } from "../errors.ts";
@@ -552,11 +553,7 @@ on. The run ends with "ibvault completed OK!" only if every table was restored.`
     "exclude-tables",
     "rename",
     "default-character-set",
-    "uncompress",
-    "decrypt",
-    "key-file",
-    "key",
-    "key-env",
+    ...IMAGE_READ_OPTIONS,
     "force",
   ],
   run: runCopyBack,

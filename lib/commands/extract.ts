@@ -3,6 +3,7 @@
  * entry to a chosen path; `--keep-compressed` writes entries as standard LZ4
  * frames that `lz4 -d` reads.
  */
+import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
 import { UsageError } from "../errors.ts";
 import { openImage } from "../image/reader.ts";
@@ -28,11 +29,7 @@ export const extractCommand: Command = {
     "src-entry",
     "dst-entry",
     "keep-compressed",
-    "uncompress",
-    "decrypt",
-    "key-file",
-    "key",
-    "key-env",
+    ...IMAGE_READ_OPTIONS,
     "force",
   ],
   async run({ options: o, report, signal, printJson }) {

@@ -2,6 +2,7 @@
  * `image-to-backup-dir`: unpack an image (a file or stdin) into a backup
  * directory, checked against the image's manifest.
  */
+import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
 import { UsageError } from "../errors.ts";
 import { openImage } from "../image/reader.ts";
@@ -23,11 +24,7 @@ export const imageToBackupDirCommand: Command = {
   options: [
     "backup-image",
     "backup-dir",
-    "uncompress",
-    "decrypt",
-    "key-file",
-    "key",
-    "key-env",
+    ...IMAGE_READ_OPTIONS,
     "force",
   ],
   async run({ options: o, report, signal, printJson }) {

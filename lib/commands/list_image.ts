@@ -4,6 +4,7 @@
  * (checksum, and authentication when encrypted) but not decompressed.
  */
 import process from "node:process";
+import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
 import { openImage } from "../image/reader.ts";
 import { imageBytes, imageName } from "../image/image_io.ts";
@@ -33,7 +34,7 @@ export const listImageCommand: Command = {
   help: "Prints the manifest summary (server, page size, checksum algorithm, tables) and one " +
     "line per entry: original size, stored size in the image, and the table it belongs to. " +
     "Every chunk is read and verified, none is decompressed.",
-  options: ["backup-image", "uncompress", "decrypt", "key-file", "key", "key-env"],
+  options: ["backup-image", ...IMAGE_READ_OPTIONS],
   async run({ options: o, report, signal, printJson }) {
     const image = requireImage(o);
     const key = await keyForReading(o, report);

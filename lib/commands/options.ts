@@ -247,6 +247,9 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   },
 ];
 
+/** The options of every command that reads an image: compression is detected, a key opens it. */
+export const IMAGE_READ_OPTIONS = ["uncompress", "decrypt", "key-file", "key", "key-env"];
+
 /** Options with every default filled in. */
 export function defaultOptions(cores: number): Options {
   return {

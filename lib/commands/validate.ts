@@ -6,6 +6,7 @@
  */
 import fs from "node:fs";
 import { join } from "node:path";
+import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { UsageError } from "../errors.ts";
 import { parseAlgorithm } from "../innodb/algorithm.ts";
@@ -242,11 +243,7 @@ export const validateCommand: Command = {
     "datadir",
     "innodb-checksum-algorithm",
     "page-corrupt-threshold",
-    "key-file",
-    "key",
-    "key-env",
-    "decrypt",
-    "uncompress",
+    ...IMAGE_READ_OPTIONS,
   ],
   run,
 };
