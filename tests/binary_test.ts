@@ -78,3 +78,68 @@ Deno.test("binary: validate real legacy tablespaces with its embedded WASM and w
     );
   });
 });
+
+/** Run the binary, sampling its resident memory from /proc; resolves to exit code and peak RSS. */
+async function runSampled(bin: string, args: string[], env: Record<string, string>) {
+  const child = new Deno.Command(bin, { args, env, stdout: "null", stderr: "piped" }).spawn();
+  let peak = 0;
+  const timer = setInterval(() => {
+    try {
+      const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      peak = Math.max(peak, kb * 1024);
+    } catch { /* exited */ }
+  }, 20);
+  const out = await child.output();
+  clearInterval(timer);
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr), peak };
+}
+
+Deno.test("binary: a 384 MiB directory to an encrypted image and back, byte-identical, RSS < 200 MB", async () => {
+  assert.ok(existsSync(built), "dist/ibvault is missing: run deno task compile first");
+  const dir = mkdtempSync(join(tmpdir(), "ibvault-binmem-"));
+  try {
+    const src = join(dir, "src", "db");
+    Deno.mkdirSync(src, { recursive: true });
+    // Pages that compress like tablespaces: random runs between repeated bytes.
+    const file = new Uint8Array(128 << 20);
+    for (let off = 0; off < file.length; off += 16384) {
+      crypto.getRandomValues(file.subarray(off, off + 4096));
+      file.fill(off >> 14 & 0xff, off + 4096, off + 16384);
+    }
+    for (const name of ["a.ibd", "b.ibd", "c.ibd"]) Deno.writeFileSync(join(src, name), file);
+    const env = { IBV_KEY: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" };
+    const image = join(dir, "img");
+    const w = await runSampled(built, [
+      "backup-dir-to-image",
+      `--backup-dir=${join(dir, "src")}`,
+      `--backup-image=${image}`,
+      "--compress",
+      "--encrypt",
+      "--key-env=IBV_KEY",
+      "--no-progress",
+    ], env);
+    assert.equal(w.code, 0, w.stderr);
+    const r = await runSampled(built, [
+      "image-to-backup-dir",
+      `--backup-image=${image}`,
+      `--backup-dir=${join(dir, "out")}`,
+      "--key-env=IBV_KEY",
+      "--no-progress",
+    ], env);
+    assert.equal(r.code, 0, r.stderr);
+    for (const name of ["a.ibd", "b.ibd", "c.ibd"]) {
+      const back = Deno.readFileSync(join(dir, "out", "db", name));
+      assert.equal(back.length, file.length);
+      assert.ok(back.every((b, i) => b === file[i]), `${name} differs`);
+    }
+    assert.ok(w.peak > 0 && r.peak > 0, "no RSS samples");
+    console.log(
+      `peak RSS: write ${(w.peak / 1e6).toFixed(0)} MB, read ${(r.peak / 1e6).toFixed(0)} MB`,
+    );
+    assert.ok(w.peak < 200e6, `writing peaked at ${(w.peak / 1e6).toFixed(0)} MB`);
+    assert.ok(r.peak < 200e6, `reading peaked at ${(r.peak / 1e6).toFixed(0)} MB`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

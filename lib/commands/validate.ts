@@ -127,6 +127,8 @@ async function runImage(ctx: CommandContext, image: string): Promise<ImageRun> {
     threads: Math.max(1, o.threads | 0),
     name: imageName(image),
     signal: ctx.signal,
+    // validateEntries copies each chunk into its page buffer before asking for the next.
+    recycle: true,
   });
   try {
     const algo = parseAlgorithm(
