@@ -1,8 +1,7 @@
 /**
  * The one place the image code gets its kernels: CRC-32C, xxHash32 and the LZ4
  * block codec from the WASM kernels (`lib/kernels/mod.ts`, one instance per
- * thread), plus the TypeScript LZ4 decoder for linked blocks (a prefix
- * dictionary), which the block kernel does not take.
+ * thread), including linked blocks (matches reaching into earlier output).
  */
 import {
   alloc,
@@ -17,7 +16,6 @@ import {
   view,
   xxhash32 as xxhash32Wasm,
 } from "../kernels/mod.ts";
-import { lz4DecompressBlockTs } from "./kernels_ts.ts";
 
 /** CRC-32C of `data`, continuing from `init` (default 0). */
 export const crc32c: (data: Uint8Array, init?: number) => number = crc32cWasm;
@@ -36,11 +34,24 @@ export const lz4DecompressBlock: (src: Uint8Array, maxOutput: number) => Uint8Ar
   lz4DecompressWasm;
 
 /** Decompress a linked LZ4 block whose matches may reach into `prefix` (earlier output). */
-export const lz4DecompressLinked: (
+export function lz4DecompressLinked(
   src: Uint8Array,
   maxOutput: number,
   prefix: Uint8Array,
-) => Uint8Array = lz4DecompressBlockTs;
+): Uint8Array {
+  // LZ4 matches reach back at most 64 KiB: only that much of the prefix matters.
+  const dict = prefix.subarray(Math.max(0, prefix.length - 65536));
+  const srcAt = alloc(src.length + dict.length + maxOutput);
+  try {
+    const dst = srcAt + src.length + dict.length;
+    view(srcAt, src.length).set(src);
+    view(dst - dict.length, dict.length).set(dict);
+    const n = lz4DecompressBlockAt(srcAt, src.length, dst, maxOutput, dict.length);
+    return view(dst, n).slice();
+  } finally {
+    free(srcAt);
+  }
+}
 
 /** CRC-32C of A‖B from crc(A), crc(B) and |B|. */
 export { crc32cCombine } from "../kernels/mod.ts";
