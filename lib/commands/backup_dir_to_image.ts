@@ -3,6 +3,7 @@
  * image file or to stdout. A directory without a manifest gets one built from
  * its files.
  */
+import { IMAGE_WRITE_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
 import { UsageError } from "../errors.ts";
 import { MANIFEST_FILE } from "../image/manifest.ts";
@@ -27,13 +28,7 @@ export const backupDirToImageCommand: Command = {
     "AES-256-CBC and HMAC-SHA256 under a key from --key-file, --key-env or --key.",
   options: [
     "backup-dir",
-    "backup-image",
-    "compress",
-    "compress-method",
-    "encrypt",
-    "key-file",
-    "key",
-    "key-env",
+    ...IMAGE_WRITE_OPTIONS,
     "force",
   ],
   async run({ options: o, report, signal, printJson }) {

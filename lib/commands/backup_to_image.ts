@@ -5,6 +5,7 @@
  * image's end record is written only after UNLOCK TABLES succeeded and every file
  * is in, so an interrupted stream never looks complete.
  */
+import { IMAGE_WRITE_OPTIONS } from "./options.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { IoError, UsageError } from "../errors.ts";
 import { writeImage } from "../image/writer.ts";
@@ -90,13 +91,7 @@ temporary name and renamed when complete; an existing FILE needs --force. A
 device or FIFO (e.g. /dev/null) is written into directly, never replaced.
 ${BACKUP_HELP}`,
   options: [
-    "backup-image",
-    "compress",
-    "compress-method",
-    "encrypt",
-    "key-file",
-    "key",
-    "key-env",
+    ...IMAGE_WRITE_OPTIONS,
     ...BACKUP_OPTIONS,
   ],
   run: runBackupToImage,

@@ -250,6 +250,17 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
 /** The options of every command that reads an image: compression is detected, a key opens it. */
 export const IMAGE_READ_OPTIONS = ["uncompress", "decrypt", "key-file", "key", "key-env"];
 
+/** The options of every command that writes an image. */
+export const IMAGE_WRITE_OPTIONS = [
+  "backup-image",
+  "compress",
+  "compress-method",
+  "encrypt",
+  "key-file",
+  "key",
+  "key-env",
+];
+
 /** Options with every default filled in. */
 export function defaultOptions(cores: number): Options {
   return {
