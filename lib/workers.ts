@@ -21,5 +21,14 @@ export function inBunBinary(): boolean {
  */
 export function startWorker(path: string, workerData?: unknown): Worker {
   if (inBunBinary()) return new Worker(BUN_ROOT + path, { workerData });
-  return new Worker(new URL(path, ROOT), { workerData });
+  return new Worker(new URL(path, ROOT), { workerData, resourceLimits: SMALL_YOUNG_GENERATION });
 }
+
+/**
+ * Workers pass 1 MiB chunks through short-lived buffers: with V8's default young
+ * generation (16 MB+) each worker holds ~100 MB of dead buffers between
+ * collections under Deno. A 1 MB young generation collects them promptly: peak RSS
+ * of a 2 GB image read 320 -> 203 MB, validate 340 -> 202 MB, at the same speed
+ * (measured under `deno run`; bun ignores the limit and runs with --smol instead).
+ */
+const SMALL_YOUNG_GENERATION = { maxYoungGenerationSizeMb: 1 };

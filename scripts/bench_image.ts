@@ -1,17 +1,24 @@
 /**
  * `deno task bench:image`: ibvault images against the shell pipeline on a ~2 GB
- * tablespace-like set, in one run: `tar -c | lz4 | openssl enc -aes-256-cbc` to /dev/null
- * vs `backup-dir-to-image --compress --encrypt` to /dev/null, the reverse
- * (`openssl -d | lz4 -d | tar -x` vs `image-to-backup-dir`), and `validate --backup-image`
- * when cli.ts has it. Prints MB/s (10^6 bytes of tablespace per second), ratios, peak RSS.
+ * tablespace-like set: `tar -c | lz4 | openssl enc -aes-256-cbc` to /dev/null vs
+ * `backup-dir-to-image --compress --encrypt` to /dev/null, the reverse (`openssl -d |
+ * lz4 -d | tar -x` vs `image-to-backup-dir`) into a directory on disk and on tmpfs
+ * (/dev/shm, which takes the disk's noise out), and `validate --backup-image`.
+ *
+ * This VM's disk and CPU speed swing several-fold from one minute to the next, so
+ * each comparison runs shell and ibvault alternately IBVAULT_BENCH_RUNS times (3)
+ * and prints the ratio of the best runs and the median of the per-round ratios.
+ * ibvault is the shipped binary (dist/ibvault) when built, else cli.ts under Deno
+ * (IBVAULT_BENCH_DENO=1 forces that). MB/s = 10^6 bytes of tablespace per second.
  *
  * Env: IBVAULT_BENCH_DIR (data set location, kept between runs), IBVAULT_BENCH_MB (size).
  */
 const ROOT = Deno.env.get("IBVAULT_BENCH_DIR") ?? "/tmp/ibvault-bench-image";
 const TOTAL_MB = Number(Deno.env.get("IBVAULT_BENCH_MB") ?? 2048);
-const DENO = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
+const RUNS = Math.max(1, Number(Deno.env.get("IBVAULT_BENCH_RUNS") ?? 3));
+const DENO = new URL("../node_modules/deno/deno", import.meta.url).pathname;
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
-const DRIVER = new URL("../tests/image_pipe_test.ts", import.meta.url).pathname;
+const BINARY = new URL("../dist/ibvault", import.meta.url).pathname;
 const KEY = "6b657900112233445566778899aabbccddeeff00112233445566778899aabbcc";
 const IV = "00112233445566778899aabbccddeeff";
 const PAGE = 16384;
@@ -50,7 +57,9 @@ async function generate(dir: string) {
   await writeManifest(dir, await buildManifest(dir, await walkFiles(dir)));
 }
 
-async function sh(script: string, env: Record<string, string> = {}, okCodes = [0]) {
+type Run = { secs: number; rssMb: number };
+
+async function sh(script: string, env: Record<string, string> = {}, okCodes = [0]): Promise<Run> {
   const t = performance.now();
   const out = await new Deno.Command("/usr/bin/time", {
     args: ["-f", "maxrss_kb=%M", "bash", "-o", "pipefail", "-c", script],
@@ -64,13 +73,8 @@ async function sh(script: string, env: Record<string, string> = {}, okCodes = [0
   return { secs, rssMb: Number(/maxrss_kb=(\d+)/.exec(err)?.[1] ?? 0) / 1024 };
 }
 
-async function ibvault(): Promise<string> {
-  const help = await new Deno.Command(DENO, { args: ["run", "-A", CLI, "--help"], stdout: "piped" })
-    .output().catch(() => undefined);
-  const text = help ? new TextDecoder().decode(help.stdout) : "";
-  return text.includes("backup-dir-to-image")
-    ? `${DENO} run -A ${CLI}`
-    : `${DENO} run -A ${DRIVER}`;
+async function exists(p: string): Promise<boolean> {
+  return await Deno.stat(p).then(() => true, () => false);
 }
 
 async function du(dir: string): Promise<number> {
@@ -82,34 +86,65 @@ async function du(dir: string): Promise<number> {
   return n;
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Run `shell` and `ibvault` alternately RUNS times (`before` untimed ahead of each
+ * run, e.g. to empty the destination); print best MB/s of each, peak RSS, the
+ * ratio of the best runs and the median of the per-round ratios.
+ */
+async function compare(
+  what: string,
+  mb: number,
+  shell: string,
+  ibvault: string,
+  env: Record<string, string>,
+  before: () => Promise<void> = async () => {},
+) {
+  const s: Run[] = [], i: Run[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    await before();
+    s.push(await sh(shell));
+    await before();
+    i.push(await sh(ibvault, env));
+  }
+  const best = (runs: Run[]) => Math.min(...runs.map((x) => x.secs));
+  const rss = (runs: Run[]) => Math.max(...runs.map((x) => x.rssMb));
+  const ratios = s.map((x, k) => x.secs / i[k].secs);
+  console.log(
+    `${what}: shell ${(mb / best(s)).toFixed(0)} MB/s (RSS ${rss(s).toFixed(0)} MB), ` +
+      `ibvault ${(mb / best(i)).toFixed(0)} MB/s (RSS ${rss(i).toFixed(0)} MB), ` +
+      `ratio ${(best(s) / best(i)).toFixed(2)}x best, ${median(ratios).toFixed(2)}x median ` +
+      `[${ratios.map((x) => x.toFixed(2)).join(" ")}]`,
+  );
+}
+
 if (import.meta.main) {
   const data = `${ROOT}/data`;
-  try {
-    await Deno.stat(`${data}/ibvault_manifest.json`);
-  } catch {
+  if (!(await exists(`${data}/ibvault_manifest.json`))) {
     console.log(`generating ${TOTAL_MB} MB of tablespace-like pages in ${data} ...`);
     await generate(data);
   }
-  const bytes = await du(data);
-  const mb = bytes / 1e6;
-  const ib = await ibvault();
+  const mb = (await du(data)) / 1e6;
+  const useBinary = Deno.env.get("IBVAULT_BENCH_DENO") !== "1" && (await exists(BINARY));
+  const ib = useBinary ? BINARY : `${DENO} run -A ${CLI}`;
   const env = { K: KEY };
   const enc = `openssl enc -aes-256-cbc -K ${KEY} -iv ${IV}`;
   const rm = (p: string) => Deno.remove(p, { recursive: true }).catch(() => {});
   console.log(
     `data set: ${mb.toFixed(0)} MB in ${data}; ibvault = ${
-      ib.includes("cli.ts") ? "cli.ts" : "test driver"
-    }`,
+      useBinary ? "dist/ibvault" : "cli.ts under deno"
+    }; ${RUNS} alternating runs each`,
   );
   await sh(`cat ${data}/sbtest/* > /dev/null`); // warm the page cache
 
-  const rows: [string, { secs: number; rssMb: number }, { secs: number; rssMb: number }][] = [];
-  const shellW = await sh(`tar -C ${data} -cf - . | lz4 -1 -q | ${enc} > /dev/null`);
-  const ibW = await sh(
+  await compare(
+    "image write (compress+encrypt) to /dev/null",
+    mb,
+    `tar -C ${data} -cf - . | lz4 -1 -q | ${enc} > /dev/null`,
     `${ib} backup-dir-to-image --backup-dir=${data} --backup-image=- --compress --encrypt --key-env=K --no-progress > /dev/null`,
     env,
   );
-  rows.push(["image write (compress+encrypt) to /dev/null", shellW, ibW]);
 
   await sh(`tar -C ${data} -cf - . | lz4 -1 -q | ${enc} > ${ROOT}/shell.enc`);
   await rm(`${ROOT}/img`);
@@ -117,53 +152,42 @@ if (import.meta.main) {
     `${ib} backup-dir-to-image --backup-dir=${data} --backup-image=${ROOT}/img --compress --encrypt --key-env=K --no-progress`,
     env,
   );
-  await rm(`${ROOT}/out-shell`);
-  await rm(`${ROOT}/out-ib`);
-  await Deno.mkdir(`${ROOT}/out-shell`);
-  const shellR = await sh(
-    `${enc} -d < ${ROOT}/shell.enc | lz4 -d -q | tar -C ${ROOT}/out-shell -xf -`,
-  );
-  const ibR = await sh(
-    `${ib} image-to-backup-dir --backup-image=- --backup-dir=${ROOT}/out-ib --key-env=K --no-progress < ${ROOT}/img`,
-    env,
-  );
-  rows.push(["image read (decrypt+decompress) to a directory", shellR, ibR]);
+  for (const [where, base] of [["disk", ROOT], ["tmpfs", "/dev/shm/ibvault-bench-image"]]) {
+    if (where === "tmpfs" && !(await exists("/dev/shm"))) continue;
+    const out = `${base}/out`;
+    await compare(
+      `image read (decrypt+decompress) to a directory on ${where}`,
+      mb,
+      `mkdir -p ${out} && ${enc} -d < ${ROOT}/shell.enc | lz4 -d -q | tar -C ${out} -xf -`,
+      `${ib} image-to-backup-dir --backup-image=- --backup-dir=${out} --key-env=K --no-progress < ${ROOT}/img`,
+      env,
+      async () => {
+        await rm(out);
+        await sh("sync");
+      },
+    );
+    await rm(base === ROOT ? out : base);
+  }
   const imgSize = (await Deno.stat(`${ROOT}/img`)).size,
     shellSize = (await Deno.stat(`${ROOT}/shell.enc`)).size;
-
-  for (const [what, s, i] of rows) {
-    console.log(
-      `${what}: shell ${(mb / s.secs).toFixed(0)} MB/s (RSS ${s.rssMb.toFixed(0)} MB), ` +
-        `ibvault ${(mb / i.secs).toFixed(0)} MB/s (RSS ${i.rssMb.toFixed(0)} MB), ratio ${
-          (s.secs / i.secs).toFixed(2)
-        }x`,
-    );
-  }
   console.log(
     `sizes: ibvault image ${(imgSize / 1e6).toFixed(0)} MB, tar|lz4|openssl ${
       (shellSize / 1e6).toFixed(0)
     } MB`,
   );
-  if (ib.includes("cli.ts")) {
-    const v = await sh(
-      `${ib} validate --backup-image=- --key-env=K --no-progress < ${ROOT}/img > /dev/null`,
-      env,
-      [0, 1], // the generated pages carry no valid InnoDB checksums: exit 1 is expected
-    ).catch((
-      e,
-    ) => (console.log(`validate --backup-image: ${(e as Error).message.split("\n")[0]}`),
-      undefined)
+  const v: Run[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    v.push(
+      await sh(
+        `${ib} validate --backup-image=- --key-env=K --no-progress < ${ROOT}/img > /dev/null`,
+        env,
+        [0, 1], // the generated pages carry no valid InnoDB checksums: exit 1 is expected
+      ),
     );
-    if (v) {
-      console.log(
-        `validate --backup-image (encrypted, compressed): ${(mb / v.secs).toFixed(0)} MB/s, RSS ${
-          v.rssMb.toFixed(0)
-        } MB`,
-      );
-    }
-  } else {console.log(
-      "validate --backup-image: cli.ts does not list the image commands yet, skipped",
-    );}
-  await rm(`${ROOT}/out-shell`);
-  await rm(`${ROOT}/out-ib`);
+  }
+  console.log(
+    `validate --backup-image (encrypted, compressed): ${
+      (mb / Math.min(...v.map((x) => x.secs))).toFixed(0)
+    } MB/s best, RSS ${Math.max(...v.map((x) => x.rssMb)).toFixed(0)} MB`,
+  );
 }

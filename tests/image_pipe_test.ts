@@ -185,11 +185,10 @@ if (import.meta.main) {
         console.log(
           `peak RSS: writer ${rss(w.err).toFixed(0)} MB, reader ${rss(r.err).toFixed(0)} MB`,
         );
-        // Chunk and record buffers are recycled between the main thread and the workers
-        // (~160 MB here, ~100 MB of it the runtime and two worker isolates). Not yet the
-        // issue's 200 MB on multi-GB images (260-300 MB at 2 GB: the workers' WebCrypto
-        // outputs still wait for V8's external-memory GC), so this guards against regressions.
-        assert.ok(rss(w.err) < 250 && rss(r.err) < 250, `${rss(w.err)} ${rss(r.err)}`);
+        // Chunk buffers are recycled between the main thread and the workers, dropped ones
+        // are released at once, and workers run with a small young generation: under
+        // `deno run` a 2 GB image peaks at ~150 MB (the binary's 3 GiB test: binary_test.ts).
+        assert.ok(rss(w.err) < 200 && rss(r.err) < 200, `${rss(w.err)} ${rss(r.err)}`);
       }
     } finally {
       await Deno.remove(tmp, { recursive: true });

@@ -16,6 +16,7 @@ import {
   writeRecordHeader,
 } from "./format.ts";
 import { crc32c, crcAndCompress, decompressAndCrc } from "./kernels.ts";
+import { releaseBuffer } from "./buffers.ts";
 
 /** Imported keys of one image, or none for a plain image. */
 export interface CodecKeys {
@@ -79,6 +80,7 @@ export async function encodeRecord(
     rec.set(iv, RECORD_HEADER_SIZE);
     rec.set(ct, RECORD_HEADER_SIZE + IV);
     const macEnd = RECORD_HEADER_SIZE + IV + ct.length;
+    releaseBuffer(ct.buffer); // copied into the record: free it now, not at the next GC
     const tag = await crypto.subtle.sign(
       "HMAC",
       keys.hmac,
@@ -155,8 +157,10 @@ export async function decodeRecord(
   if (mode === "check" && data) return { data: new Uint8Array(0), compressed, rawCrc: 0 };
   if (mode === "keep-compressed" && data) return { data: payload, compressed, rawCrc: 0 };
   let raw = payload, rawCrc = 0;
-  if (compressed) ({ raw, crc: rawCrc } = decompressAndCrc(payload, h.rawLen, alloc));
-  else if (data) rawCrc = crc32c(raw);
+  if (compressed) {
+    ({ raw, crc: rawCrc } = decompressAndCrc(payload, h.rawLen, alloc));
+    if (payload !== stored) releaseBuffer(payload.buffer); // the decrypted block, used up
+  } else if (data) rawCrc = crc32c(raw);
   if (raw.length !== h.rawLen) {
     throw new CorruptionError(`payload is ${raw.length} bytes, header says ${h.rawLen}`);
   }

@@ -15,6 +15,7 @@ import {
   importCodecKeys,
 } from "./chunk_codec.ts";
 import type { RecordHeader } from "./format.ts";
+import { BufferPool } from "./buffers.ts";
 
 /** What each worker starts with. */
 export interface CodecWorkerData {
@@ -70,42 +71,6 @@ export interface CodecResult {
   data: Uint8Array;
   compressed: boolean;
   rawCrc: number;
-}
-
-/**
- * Buffers to recycle between this thread and the workers, matched by exact byte
- * length: so a steady stream of chunks allocates nothing, and memory does not
- * grow with garbage waiting for collection. Holds at most `max` buffers (the
- * oldest is dropped first) and none under 64 KiB.
- */
-export class BufferPool {
-  #free: ArrayBuffer[] = [];
-  #max: number;
-
-  /** A pool keeping at most `max` buffers. */
-  constructor(max = 8) {
-    this.#max = max;
-  }
-
-  /** A buffer of exactly `size` bytes (recycled when one is free; contents undefined). */
-  take(size: number): ArrayBuffer {
-    return this.takeFree(size) ?? new ArrayBuffer(size);
-  }
-
-  /** A free buffer of exactly `size` bytes, if there is one. */
-  takeFree(size: number): ArrayBuffer | undefined {
-    for (let i = this.#free.length - 1; i >= 0; i--) {
-      if (this.#free[i].byteLength === size) return this.#free.splice(i, 1)[0];
-    }
-    return undefined;
-  }
-
-  /** Give `buf` back (small or detached buffers are ignored). */
-  give(buf: ArrayBuffer | undefined): void {
-    if (!buf || buf.byteLength < 65536) return;
-    if (this.#free.length >= this.#max) this.#free.shift();
-    this.#free.push(buf);
-  }
 }
 
 function revive(name: string, message: string): Error {

@@ -5,13 +5,8 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { type CodecKeys, decodeRecord, encodeRecord, importCodecKeys } from "./chunk_codec.ts";
-import {
-  BufferPool,
-  type CodecJob,
-  type CodecReply,
-  type CodecWorkerData,
-  ownedBuffer,
-} from "./codec_pool.ts";
+import { BufferPool } from "./buffers.ts";
+import { type CodecJob, type CodecReply, type CodecWorkerData, ownedBuffer } from "./codec_pool.ts";
 
 const init = workerData as CodecWorkerData;
 const keysReady: Promise<CodecKeys | undefined> = init.enc && init.mac

@@ -12,6 +12,7 @@ import type { FileEntry } from "../entry.ts";
 import { type Manifest, MANIFEST_FILE } from "./manifest.ts";
 import { ByteReader } from "./byte_reader.ts";
 import { CodecPool, type CodecResult } from "./codec_pool.ts";
+import { releaseBuffer } from "./buffers.ts";
 import type { DecodeMode } from "./chunk_codec.ts";
 import { deriveImageKeys, equalBytes } from "./derive.ts";
 import {
@@ -398,8 +399,9 @@ export async function openImage(
           for await (const { d } of it) {
             if (mode === "check") continue;
             yield lz4 ? lz4FrameBlock(d.r.data, d.r.compressed) : d.r.data;
-            if (recycle && d.r.data.byteOffset === 0 && consumed.length < readAhead + 2) {
-              consumed.push(d.r.data.buffer as ArrayBuffer);
+            if (recycle && d.r.data.byteOffset === 0) {
+              if (consumed.length < readAhead + 2) consumed.push(d.r.data.buffer as ArrayBuffer);
+              else releaseBuffer(d.r.data.buffer);
             }
           }
           if (lz4) yield lz4FrameEnd();
