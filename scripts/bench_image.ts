@@ -3,7 +3,9 @@
  * tablespace-like set: `tar -c | lz4 | openssl enc -aes-256-cbc` to /dev/null vs
  * `backup-dir-to-image --compress --encrypt` to /dev/null, the reverse (`openssl -d |
  * lz4 -d | tar -x` vs `image-to-backup-dir`) into a directory on disk and on tmpfs
- * (/dev/shm, which takes the disk's noise out), and `validate --backup-image`.
+ * (/dev/shm, which takes the disk's noise out), and `validate --backup-image`. ibvault
+ * flushes the files it writes (fdatasync, as it does by default), and so does the shell
+ * peer (`sync FILE...` after tar).
  *
  * This VM's disk and CPU speed swing several-fold from one minute to the next, so
  * each comparison runs shell and ibvault alternately IBVAULT_BENCH_RUNS times (3)
@@ -158,7 +160,9 @@ if (import.meta.main) {
     await compare(
       `image read (decrypt+decompress) to a directory on ${where}`,
       mb,
-      `mkdir -p ${out} && ${enc} -d < ${ROOT}/shell.enc | lz4 -d -q | tar -C ${out} -xf -`,
+      // ibvault flushes what it writes to the disk before it says OK: so does the peer here.
+      `mkdir -p ${out} && ${enc} -d < ${ROOT}/shell.enc | lz4 -d -q | tar -C ${out} -xf - && ` +
+        `find ${out} -exec sync {} +`,
       `${ib} image-to-backup-dir --backup-image=- --backup-dir=${out} --key-env=K --no-progress < ${ROOT}/img`,
       env,
       async () => {

@@ -47,12 +47,15 @@ export async function targetPath(root: string, path: string): Promise<string> {
 
 /**
  * Write `data` to `file` through `file + PART_SUFFIX`, renamed on success and
- * removed on failure; returns the bytes written.
+ * removed on failure; returns the bytes written. With `sync` (the default) the
+ * data reaches the disk before the rename and the rename before this returns, so
+ * after a crash `file` is either absent or complete.
  */
 export async function writeAtomically(
   file: string,
   data: AsyncIterable<Uint8Array>,
   mode = 0o640,
+  sync = true,
 ): Promise<number> {
   const part = file + PART_SUFFIX;
   let n = 0;
@@ -66,12 +69,42 @@ export async function writeAtomically(
       }
       n += chunk.length;
     }
+    if (sync) await fh.datasync();
     await fh.close();
     await rename(part, file);
+    if (sync) await syncDirectory(dirname(file));
     return n;
   } catch (e) {
     await fh.close().catch(() => {});
     await rm(part, { force: true });
     throw e;
   }
+}
+
+/** Flush directory `dir` (the names in it, e.g. after a rename) to the disk. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Flush files written earlier without `sync` (e.g. while tables were locked), and
+ * their directories, to the disk.
+ */
+export async function syncFiles(files: Iterable<string>): Promise<void> {
+  const dirs = new Set<string>();
+  for (const file of files) {
+    const fh = await open(file, "r");
+    try {
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    dirs.add(dirname(file));
+  }
+  for (const dir of dirs) await syncDirectory(dir);
 }

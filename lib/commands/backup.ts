@@ -4,7 +4,7 @@
  * selecting tables, opening the export, the manifest, the summary.
  */
 import { rm } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Connection } from "mysql2/promise";
 import type { Command, CommandContext } from "./command.ts";
 import type { Options } from "./options.ts";
@@ -20,7 +20,13 @@ import { connect } from "../server/connection.ts";
 import { readServerFacts } from "../server/facts.ts";
 import { selectTables, type TableSelection } from "../server/tables.ts";
 import { openTtsExport, pageChecker, type TtsExport } from "../server/export.ts";
-import { prepareDestination, targetPath, writeAtomically } from "../backupdir/sink.ts";
+import {
+  prepareDestination,
+  syncDirectory,
+  syncFiles,
+  targetPath,
+  writeAtomically,
+} from "../backupdir/sink.ts";
 import { formatBytes } from "../progress/reporter.ts";
 
 /** Connection options every server command accepts. */
@@ -37,6 +43,7 @@ export const BACKUP_OPTIONS = [
   "strict",
   "skip-page-check",
   "force",
+  "no-sync",
 ];
 
 /** Help paragraphs `backup` and `backup-to-image` share. */
@@ -281,21 +288,27 @@ export function sinkError(err: unknown, where: string): unknown {
   return err;
 }
 
-/** Write every entry of a stream into a backup directory (each under a temporary name). */
+/**
+ * Write every entry of a stream into a backup directory (each under a temporary
+ * name), without waiting for the disk: the tables are locked meanwhile. Returns the
+ * bytes and the files written, for `syncFiles` once the tables are unlocked.
+ */
 export async function writeEntriesToDir(
   root: string,
   entries: AsyncIterable<FileEntry>,
-): Promise<number> {
+): Promise<{ bytes: number; files: string[] }> {
   let bytes = 0;
+  const files: string[] = [];
   for await (const e of entries) {
     const file = await targetPath(root, e.path);
     try {
-      bytes += await writeAtomically(file, e.data, e.mode ?? 0o640);
+      bytes += await writeAtomically(file, e.data, e.mode ?? 0o640, false);
     } catch (err) {
       throw sinkError(err, `writing ${file}`);
     }
+    files.push(file);
   }
-  return bytes;
+  return { bytes, files };
 }
 
 /** Run `backup`. */
@@ -312,8 +325,14 @@ export async function runBackup(ctx: CommandContext): Promise<number> {
   let source: TtsExport | undefined;
   try {
     source = await openExport(ctx, plan);
-    const bytes = await writeEntriesToDir(root, source.entries);
+    const { bytes, files } = await writeEntriesToDir(root, source.entries);
     if (!source.completed) throw new IoError("the export stopped before every file was copied");
+    // The tables are unlocked: now wait for the disk, before the manifest says "complete".
+    if (!o.noSync) {
+      await syncFiles(files).catch((err) => {
+        throw sinkError(err, `flushing ${root} to disk`);
+      });
+    }
     const manifest = buildManifest(plan, source, o, source.records);
     const json = new TextEncoder().encode(JSON.stringify(manifest, null, 1) + "\n");
     try {
@@ -322,7 +341,10 @@ export async function runBackup(ctx: CommandContext): Promise<number> {
         (async function* () {
           yield json;
         })(),
+        0o640,
+        !o.noSync,
       );
+      if (!o.noSync) await syncDirectory(dirname(root)); // the backup directory's own name
     } catch (err) {
       throw sinkError(err, `writing ${join(root, MANIFEST_FILE)}`);
     }

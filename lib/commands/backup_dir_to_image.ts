@@ -67,7 +67,7 @@ export const backupDirToImageCommand: Command = {
         }
       },
     });
-    const written = await writeImageBytes(image, bytes, o.force);
+    const written = await writeImageBytes(image, bytes, o.force, !o.noSync);
     report.endProgress();
     const summary = {
       image,

@@ -64,7 +64,7 @@ export async function runBackupToImage(ctx: CommandContext): Promise<number> {
       onEntry: (_path, size) => void (bytes += size),
     });
     try {
-      await writeImageBytes(target, image, true);
+      await writeImageBytes(target, image, true, !o.noSync);
     } catch (err) {
       throw sinkError(err, `writing ${toStdout ? "the image to stdout" : target}`);
     }

@@ -31,6 +31,7 @@ export const extractCommand: Command = {
     "keep-compressed",
     ...IMAGE_READ_OPTIONS,
     "force",
+    "no-sync",
   ],
   async run({ options: o, report, signal, printJson }) {
     const image = requireImage(o);
@@ -55,6 +56,7 @@ export const extractCommand: Command = {
         dstEntry: o.dstEntry,
         lz4Suffix: o.keepCompressed && o.dstEntry === undefined,
         force: o.force,
+        sync: !o.noSync,
         whole: o.srcEntry === undefined && !o.keepCompressed,
         report,
         signal,

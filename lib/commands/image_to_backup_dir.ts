@@ -26,6 +26,7 @@ export const imageToBackupDirCommand: Command = {
     "backup-dir",
     ...IMAGE_READ_OPTIONS,
     "force",
+    "no-sync",
   ],
   async run({ options: o, report, signal, printJson }) {
     const image = requireImage(o);
@@ -47,6 +48,7 @@ export const imageToBackupDirCommand: Command = {
         root,
         lz4Suffix: false,
         force: o.force,
+        sync: !o.noSync,
         whole: true,
         report,
         signal,

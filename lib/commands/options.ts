@@ -37,6 +37,8 @@ export interface Options {
   keepCompressed: boolean;
   // behaviour
   force: boolean;
+  /** Do not flush written files to the disk before reporting success. */
+  noSync: boolean;
   threads: number;
   /** true: progress bar even without a terminal; false: never; undefined: only on a terminal. */
   showProgress?: boolean;
@@ -199,6 +201,13 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     help: "allow writing into a non-empty destination",
   },
   {
+    name: "no-sync",
+    field: "noSync",
+    type: "boolean",
+    help: "do not wait for written files to reach the disk (faster; after a crash " +
+      "the output may be incomplete)",
+  },
+  {
     name: "threads",
     field: "threads",
     type: "integer",
@@ -259,6 +268,7 @@ export const IMAGE_WRITE_OPTIONS = [
   "key-file",
   "key",
   "key-env",
+  "no-sync",
 ];
 
 /** Options with every default filled in. */
@@ -274,6 +284,7 @@ export function defaultOptions(cores: number): Options {
     decrypt: false,
     keepCompressed: false,
     force: false,
+    noSync: false,
     threads: Math.max(1, cores),
     json: false,
     verbose: false,

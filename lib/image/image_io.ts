@@ -114,7 +114,8 @@ export async function imageTargetKind(arg: string): Promise<"new" | "replace" | 
 /**
  * Write image `bytes` to `arg` (a file, or `-` for stdout); returns the bytes
  * written. A new or existing regular file is written under a temporary name and
- * renamed when complete (an existing one is refused unless `force`); an existing
+ * renamed when complete (flushed to the disk first when `sync`; an existing one is
+ * refused unless `force`); an existing
  * character device, FIFO or socket (e.g. /dev/null) is written into directly and
  * never replaced; a directory is a UsageError.
  */
@@ -122,6 +123,7 @@ export async function writeImageBytes(
   arg: string,
   bytes: AsyncIterable<Uint8Array>,
   force: boolean,
+  sync = true,
 ): Promise<number> {
   if (arg === "-") return await writeStdout(bytes);
   const kind = await imageTargetKind(arg);
@@ -130,7 +132,7 @@ export async function writeImageBytes(
     throw new UsageError(`${arg} already exists (use --force to replace it)`);
   }
   try {
-    return await writeAtomically(arg, bytes, 0o640);
+    return await writeAtomically(arg, bytes, 0o640, sync);
   } catch (e) {
     await rm(arg + PART_SUFFIX, { force: true });
     throw e;

@@ -4,14 +4,14 @@
  * files there (sizes and CRC-32C of each).
  */
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { CorruptionError, IoError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { type Manifest, MANIFEST_FILE } from "./manifest.ts";
 import { crc32c } from "./kernels.ts";
 import { readFileChunks } from "../backupdir/source.ts";
 import type { FoundFile } from "../backupdir/walk.ts";
-import { writeAtomically } from "../backupdir/sink.ts";
+import { syncDirectory, writeAtomically } from "../backupdir/sink.ts";
 
 /** The manifest of backup directory `dir`, or undefined when it has none. */
 export async function readManifest(dir: string): Promise<Manifest | undefined> {
@@ -33,13 +33,17 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
   }
 }
 
-/** Write `manifest` into `dir` (temporary name, then rename). */
-export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
+/** Write `manifest` into `dir` (temporary name, flushed unless `sync` is false, then rename). */
+export async function writeManifest(dir: string, manifest: Manifest, sync = true): Promise<void> {
   const bytes = new TextEncoder().encode(JSON.stringify(manifest, null, 1) + "\n");
   await writeAtomically(
     join(dir, MANIFEST_FILE),
     [bytes].values() as unknown as AsyncIterable<Uint8Array>,
+    0o640,
+    sync,
   );
+  // The manifest completes the directory: make the directory's own name durable too.
+  if (sync) await syncDirectory(dirname(resolve(dir)));
 }
 
 /** CRC-32C of a file, 8 hex digits. */

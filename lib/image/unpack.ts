@@ -23,6 +23,8 @@ export interface UnpackOptions {
   lz4Suffix: boolean;
   /** Replace existing files. */
   force: boolean;
+  /** Flush each file to the disk before renaming it into place. */
+  sync: boolean;
   /** Write the manifest and check completeness (whole-image unpacking). */
   whole: boolean;
   report: Reporter;
@@ -63,7 +65,12 @@ export async function unpackImage(
         yield b;
       }
     })();
-    bytes += await writeAtomically(file, counted, (e.mode ?? 0o640) & 0o777 || 0o640);
+    bytes += await writeAtomically(
+      file,
+      counted,
+      (e.mode ?? 0o640) & 0o777 || 0o640,
+      opts.sync,
+    );
     entries++;
   }
   if (opts.select !== undefined && entries === 0) {
@@ -84,7 +91,7 @@ export async function unpackImage(
         entries: [...img.seen].map(([path, s]) => ({ path, size: s.size, crc32c: s.crc32c })),
       }
       : img.manifest;
-    await writeManifest(opts.root, manifest);
+    await writeManifest(opts.root, manifest, opts.sync);
   }
   return { entries, bytes };
 }
