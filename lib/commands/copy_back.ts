@@ -264,6 +264,12 @@ async function restoreTable(s: RunState, t: PlannedTable, staged: Map<string, st
     });
     out.status = "restored";
     out.warnings.push(...result.warnings);
+    if (result.rebuiltFulltext.length) {
+      s.ctx.report.info(
+        `${what}: rebuilt FULLTEXT ${result.rebuiltFulltext.map(quoteIdentifier).join(", ")} ` +
+          "(InnoDB does not import FULLTEXT indexes)",
+      );
+    }
     s.ctx.report.info(`restored ${what} (${formatBytes(out.bytes)})`);
   } catch (err) {
     out.status = "failed";
@@ -524,7 +530,8 @@ export const copyBackCommand: Command = {
 table CREATE TABLE from the recorded statement (under its new name with --rename),
 ALTER TABLE ... DISCARD TABLESPACE, its .ibd and .cfg placed in the data directory
 with the owner and mode of the server's files, ALTER TABLE ... IMPORT TABLESPACE,
-ANALYZE TABLE. ibvault must run on the database host, as a user who may write the
+ANALYZE TABLE. FULLTEXT indexes, which InnoDB cannot import, are dropped, the table
+rebuilt and the indexes created again (on a large table this takes a while). ibvault must run on the database host, as a user who may write the
 data directory (--datadir if the server sees it under another path).
 
 --include-tables and --exclude-tables select tables of the backup (four quoting

@@ -3,7 +3,7 @@
  * CREATE TABLE from the recorded statement under the new name, ALTER TABLE ...
  * DISCARD TABLESPACE, the staged `.ibd`/`.cfg` placed under the table's file
  * names with the owner and mode of the file the server made, ALTER TABLE ...
- * IMPORT TABLESPACE, ANALYZE TABLE. If any step fails, the table it created is
+ * IMPORT TABLESPACE, FULLTEXT indexes rebuilt (`fulltext.ts`), ANALYZE TABLE. If any step fails, the table it created is
  * dropped and the files it placed are removed, so the server is as before.
  */
 import { chmod, chown, link, lstat, rename, stat, unlink } from "node:fs/promises";
@@ -12,6 +12,7 @@ import type { DatabaseRecord } from "../image/manifest.ts";
 import { quoteIdentifier, quoteTable, scanQualifiedName } from "../names/quote.ts";
 import { IoError, ServerError } from "../errors.ts";
 import { queryRows } from "./facts.ts";
+import { fulltextIndexes, isFulltextImportWarning, rebuildFulltextIndexes } from "./fulltext.ts";
 
 const CREATE_TABLE_HEAD = /^\s*CREATE\s+TABLE\s+/i;
 const CREATE_DATABASE_HEAD =
@@ -132,6 +133,8 @@ export interface ImportRequest {
 export interface ImportResult {
   /** Warnings from IMPORT TABLESPACE and ANALYZE TABLE. */
   warnings: string[];
+  /** FULLTEXT indexes rebuilt after the import (InnoDB cannot import them). */
+  rebuiltFulltext: string[];
 }
 
 /** Owner and permissions to give placed files. */
@@ -246,10 +249,17 @@ export async function importTable(req: ImportRequest): Promise<ImportResult> {
     }
     begin("import");
     await queryRows(conn, `ALTER TABLE ${name} IMPORT TABLESPACE`);
-    const warnings = await warningsOf(conn);
+    let warnings = await warningsOf(conn);
     // The server leaves the .cfg files; they are ours to remove.
     for (const f of req.files) {
       if (f.kind === "cfg") await unlink(`${req.datadir}/${f.target}`).catch(() => {});
+    }
+    const [live] = await queryRows<{ "Create Table": string }>(conn, `SHOW CREATE TABLE ${name}`);
+    const fulltext = fulltextIndexes(live?.["Create Table"] ?? "");
+    if (fulltext.length) {
+      begin("fulltext");
+      await rebuildFulltextIndexes(conn, name, fulltext);
+      warnings = warnings.filter((w) => !fulltext.some((i) => isFulltextImportWarning(w, i.name)));
     }
     step = "analyze";
     req.onStep?.("analyze");
@@ -266,7 +276,7 @@ export async function importTable(req: ImportRequest): Promise<ImportResult> {
     } catch (err) {
       warnings.push(`ANALYZE TABLE failed: ${(err as Error).message}`);
     }
-    return { warnings };
+    return { warnings, rebuiltFulltext: fulltext.map((i) => i.name) };
   } catch (err) {
     const left = await undo(conn, name, created, placed);
     const why = err instanceof Error ? err.message : String(err);
