@@ -27,7 +27,7 @@ export function startWorker(path: string, workerData?: unknown): Worker {
 /**
  * Workers pass 1 MiB chunks through short-lived buffers: with V8's default young
  * generation (16 MB+) each worker holds ~100 MB of dead buffers between
- * collections under Deno. A 1 MB young generation collects them promptly: peak RSS
+ * collections under the Deno runtime. A 1 MB young generation collects them promptly: peak RSS
  * of a 2 GB image read 320 -> 203 MB, validate 340 -> 202 MB, at the same speed
  * (measured under `deno run`; bun ignores the limit and runs with --smol instead).
  */

@@ -4,7 +4,16 @@
  * complete, never writes outside the directory (paths are checked, and the
  * parent of every file is resolved to make sure no symbolic link leads out).
  */
-import { mkdir, open, readdir, realpath, rename, rm, stat } from "node:fs/promises";
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  realpath,
+  rename,
+  rm,
+  stat,
+} from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { IoError, UsageError } from "../errors.ts";
 import { checkEntryPath } from "../image/names.ts";
@@ -58,17 +67,9 @@ export async function writeAtomically(
   sync = true,
 ): Promise<number> {
   const part = file + PART_SUFFIX;
-  let n = 0;
   const fh = await open(part, "w", mode);
   try {
-    for await (const chunk of data) {
-      let off = 0;
-      while (off < chunk.length) {
-        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-        off += bytesWritten;
-      }
-      n += chunk.length;
-    }
+    const n = await writeStream(fh, data);
     if (sync) await fh.datasync();
     await fh.close();
     await rename(part, file);
@@ -79,6 +80,28 @@ export async function writeAtomically(
     await rm(part, { force: true });
     throw e;
   }
+}
+
+/** Write all of `chunk` at the file position of `fh` (a short write is continued). */
+export async function writeAll(fh: FileHandle, chunk: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < chunk.length) {
+    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+    off += bytesWritten;
+  }
+}
+
+/** Write every chunk of `data` to `fh`, in order; returns the bytes written. */
+export async function writeStream(
+  fh: FileHandle,
+  data: AsyncIterable<Uint8Array>,
+): Promise<number> {
+  let n = 0;
+  for await (const chunk of data) {
+    await writeAll(fh, chunk);
+    n += chunk.length;
+  }
+  return n;
 }
 
 /** Flush directory `dir` (the names in it, e.g. after a rename) to the disk. */

@@ -22,6 +22,7 @@ import { type OpenedImage, openImage } from "../image/reader.ts";
 import { imageBytes, imageName } from "../image/image_io.ts";
 import { codecThreads, keyForReading } from "../image/command_support.ts";
 import { readFileChunks } from "../backupdir/source.ts";
+import { writeAll } from "../backupdir/sink.ts";
 import { decodeArgument } from "../names/charset.ts";
 import { quoteIdentifier } from "../names/quote.ts";
 import { parseRenames } from "../names/rename.ts";
@@ -180,11 +181,7 @@ async function stageEntry(
   try {
     for await (const chunk of entry.data) {
       crc = crc32c(chunk, crc);
-      let off = 0;
-      while (off < chunk.length) {
-        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-        off += bytesWritten;
-      }
+      await writeAll(fh, chunk);
       size += chunk.length;
       onBytes(chunk.length);
     }

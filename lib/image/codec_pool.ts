@@ -137,14 +137,29 @@ export class CodecPool {
     this.#pending.clear();
   }
 
-  #post(job: CodecJob, transfer: ArrayBuffer[]): Promise<CodecResult> {
+  /**
+   * Send `job` with `input` (its buffer transferred, or a copy's) and the spare
+   * buffer `out` (transferred too, unless it is the input's own) to the least
+   * busy worker.
+   */
+  #post(
+    job:
+      | Pick<Extract<CodecJob, { op: "encode" }>, "op" | "rec">
+      | Pick<Extract<CodecJob, { op: "decode" }>, "op" | "rec" | "mode">,
+    input: Uint8Array,
+    out: ArrayBuffer | undefined,
+  ): Promise<CodecResult> {
     if (this.#failed) return Promise.reject(this.#failed);
+    const data = leadingBuffer(input);
+    const spare = out && out !== data ? out : undefined;
+    const full = { ...job, id: this.#nextId++, data, len: input.length, out: spare } as CodecJob;
+    const transfer = spare ? [data, spare] : [data];
     let best = 0;
     for (let i = 1; i < this.#load.length; i++) if (this.#load[i] < this.#load[best]) best = i;
     this.#load[best]++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(job.id, { resolve, reject });
-      this.#workers[best].postMessage(job, transfer);
+      this.#pending.set(full.id, { resolve, reject });
+      this.#workers[best].postMessage(full, transfer);
     });
   }
 
@@ -163,16 +178,7 @@ export class CodecPool {
       const r = await encodeRecord(rec, data, this.#init.compress, await this.#inline);
       return { data: r.record, compressed: false, rawCrc: r.rawCrc };
     }
-    const own = leadingBuffer(data);
-    const transfer = out && out !== own ? [own, out] : [own];
-    return this.#post({
-      id: this.#nextId++,
-      op: "encode",
-      rec,
-      data: own,
-      len: data.length,
-      out: transfer.length > 1 ? out : undefined,
-    }, transfer);
+    return this.#post({ op: "encode", rec }, data, out);
   }
 
   /**
@@ -187,17 +193,7 @@ export class CodecPool {
     out?: ArrayBuffer,
   ): Promise<CodecResult> {
     if (this.#inline) return decodeRecord(record, rec, mode, await this.#inline);
-    const own = leadingBuffer(record);
-    const transfer = out && out !== own ? [own, out] : [own];
-    return this.#post({
-      id: this.#nextId++,
-      op: "decode",
-      rec,
-      data: own,
-      len: record.length,
-      mode,
-      out: transfer.length > 1 ? out : undefined,
-    }, transfer);
+    return this.#post({ op: "decode", rec, mode }, record, out);
   }
 
   /** Stop the workers. */

@@ -8,7 +8,7 @@ import { open, rm, stat } from "node:fs/promises";
 import { constants as fsConstants, read as fsRead, writeSync } from "node:fs";
 import { IbvaultError, IoError, UsageError } from "../errors.ts";
 import { readFileChunks } from "../backupdir/source.ts";
-import { PART_SUFFIX, writeAtomically } from "../backupdir/sink.ts";
+import { PART_SUFFIX, writeAtomically, writeStream } from "../backupdir/sink.ts";
 
 /** Read size for image files. */
 const IMAGE_READ = 4 << 20;
@@ -72,23 +72,14 @@ async function writeInPlace(arg: string, bytes: AsyncIterable<Uint8Array>): Prom
   } catch (e) {
     throw new IoError(`cannot open ${arg} for writing: ${(e as Error).message}`);
   }
-  let n = 0;
   try {
-    for await (const b of bytes) {
-      let off = 0;
-      while (off < b.length) {
-        const { bytesWritten } = await fh.write(b, off, b.length - off);
-        off += bytesWritten;
-      }
-      n += b.length;
-    }
+    return await writeStream(fh, bytes);
   } catch (e) {
     if (e instanceof IbvaultError) throw e;
     throw new IoError(`cannot write to ${arg}: ${(e as Error).message}`);
   } finally {
     await fh.close().catch(() => {});
   }
-  return n;
 }
 
 /**
