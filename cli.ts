@@ -64,6 +64,11 @@ export async function main(argv: string[]): Promise<number> {
       ? String((err as Error)?.message ?? err)
       : `${err.message}${process.env.IBVAULT_DEBUG ? "\n" + err.stack : ""}`;
     reportError(message);
+    // A monitoring plugin answers UNKNOWN (3) with a status line for any error.
+    if (argv.includes("check-backup")) {
+      process.stdout.write(`IBVAULT UNKNOWN - ${message.replaceAll("|", "/")}\n`);
+      return 3;
+    }
     return exitCodeOf(err);
   } finally {
     process.off("SIGINT", sigint);

@@ -28,6 +28,7 @@ import {
   writeAtomically,
 } from "../backupdir/sink.ts";
 import { formatBytes } from "../progress/reporter.ts";
+import { timestampedDir } from "../retention/timestamp.ts";
 
 /** Connection options every server command accepts. */
 export const CONNECTION_OPTIONS = ["user", "password", "host", "port", "socket"];
@@ -317,7 +318,8 @@ export async function runBackup(ctx: CommandContext): Promise<number> {
   if (!o.backupDir) throw new UsageError("backup needs --backup-dir=DIR");
   const spec = selectionSpec(o);
   const started = performance.now();
-  const root = await prepareDestination(o.backupDir, o.force);
+  const dir = o.withTimestamp ? timestampedDir(o.backupDir) : o.backupDir; // ROOT/YYYY-MM-DD_HH-MM-SS
+  const root = await prepareDestination(dir, o.force);
   // With --force into an old backup, its manifest goes first: until the new one is
   // written, the directory must not look like a complete backup.
   await rm(join(root, MANIFEST_FILE), { force: true });
@@ -364,8 +366,10 @@ export const backupCommand: Command = {
   help: `Writes a backup directory: DIR/DB/TABLE.ibd and .cfg for each table (names in
 MySQL's filename encoding), and ${MANIFEST_FILE}, written last: a directory
 without it is not a complete backup. DIR must be empty or absent (--force to
-write into a non-empty one).
+write into a non-empty one). --with-timestamp writes into DIR/YYYY-MM-DD_HH-MM-SS/
+instead (local time, MEB's layout), a root that purge-backups and check-backup
+work over.
 ${BACKUP_HELP}`,
-  options: ["backup-dir", ...BACKUP_OPTIONS],
+  options: ["backup-dir", "with-timestamp", ...BACKUP_OPTIONS],
   run: runBackup,
 };

@@ -10,6 +10,8 @@ import { extractCommand } from "./extract.ts";
 import { imageToBackupDirCommand } from "./image_to_backup_dir.ts";
 import { backupDirToImageCommand } from "./backup_dir_to_image.ts";
 import { copyBackCommand } from "./copy_back.ts";
+import { purgeBackupsCommand } from "./purge_backups.ts";
+import { checkBackupCommand } from "./check_backup.ts";
 
 /** All commands, by name. */
 export const COMMANDS: readonly Command[] = [
@@ -21,6 +23,8 @@ export const COMMANDS: readonly Command[] = [
   imageToBackupDirCommand,
   backupDirToImageCommand,
   copyBackCommand,
+  purgeBackupsCommand,
+  checkBackupCommand,
 ];
 
 /** The command with this name, or undefined. */

@@ -51,6 +51,19 @@ export interface Options {
   lockPerTable: boolean;
   strict: boolean;
   skipPageCheck: boolean;
+  // retention and monitoring (purge-backups, check-backup), timestamped layout
+  withTimestamp: boolean;
+  keepLast?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+  keepWithin?: string;
+  dryRun: boolean;
+  warningAge?: string;
+  criticalAge?: string;
+  minSize?: string;
+  expectTables: string[];
+  validate: boolean;
 }
 
 /** How one option is spelled and parsed on the command line and in option files. */
@@ -254,6 +267,87 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     type: "boolean",
     help: "do not checksum pages while copying",
   },
+  {
+    name: "with-timestamp",
+    field: "withTimestamp",
+    type: "boolean",
+    help: "put the backup in --backup-dir/YYYY-MM-DD_HH-MM-SS/ (local time, as MEB does)",
+  },
+  {
+    name: "keep-last",
+    field: "keepLast",
+    type: "integer",
+    arg: "N",
+    help: "keep the N newest backups",
+  },
+  {
+    name: "keep-daily",
+    field: "keepDaily",
+    type: "integer",
+    arg: "N",
+    help: "keep the newest backup of each of the last N days that have one",
+  },
+  {
+    name: "keep-weekly",
+    field: "keepWeekly",
+    type: "integer",
+    arg: "N",
+    help: "keep the newest backup of each of the last N ISO weeks that have one",
+  },
+  {
+    name: "keep-monthly",
+    field: "keepMonthly",
+    type: "integer",
+    arg: "N",
+    help: "keep the newest backup of each of the last N months that have one",
+  },
+  {
+    name: "keep-within",
+    field: "keepWithin",
+    type: "string",
+    arg: "DURATION",
+    help: "keep every backup taken within DURATION (7d, 36h, 1d12h) before the newest one",
+  },
+  {
+    name: "dry-run",
+    field: "dryRun",
+    type: "boolean",
+    help: "say what would be deleted and why the rest is kept; delete nothing",
+  },
+  {
+    name: "warning-age",
+    field: "warningAge",
+    type: "string",
+    arg: "DURATION",
+    help: "WARNING when the newest backup is older (default 26h)",
+  },
+  {
+    name: "critical-age",
+    field: "criticalAge",
+    type: "string",
+    arg: "DURATION",
+    help: "CRITICAL when the newest backup is older (default 50h)",
+  },
+  {
+    name: "min-size",
+    field: "minSize",
+    type: "string",
+    arg: "SIZE",
+    help: "CRITICAL when the newest backup is smaller (bytes, or 500M, 3GiB, 1GB)",
+  },
+  {
+    name: "expect-tables",
+    field: "expectTables",
+    type: "list",
+    arg: "REGEX",
+    help: "CRITICAL when no table of the newest backup matches REGEX (repeatable)",
+  },
+  {
+    name: "validate",
+    field: "validate",
+    type: "boolean",
+    help: "also validate every page (otherwise: manifest and completeness only)",
+  },
 ];
 
 /** The options of every command that reads an image: compression is detected, a key opens it. */
@@ -292,5 +386,9 @@ export function defaultOptions(cores: number): Options {
     lockPerTable: false,
     strict: false,
     skipPageCheck: false,
+    withTimestamp: false,
+    dryRun: false,
+    expectTables: [],
+    validate: false,
   };
 }

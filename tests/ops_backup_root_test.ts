@@ -1,0 +1,303 @@
+/**
+ * purge-backups and check-backup over a real root of backups: `backup
+ * --with-timestamp` against a throwaway server, images made from them with
+ * backup-dir-to-image (plain and encrypted), an incremental chain (the manifests'
+ * chain fields set by hand until the engine writes incrementals), and things in
+ * the root that are not backups. The binary prints the plugin lines.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { contextFor, startBackupServer } from "./backup_fixture.ts";
+import { backupCommand } from "../lib/commands/backup.ts";
+import { backupDirToImageCommand } from "../lib/commands/backup_dir_to_image.ts";
+import { purgeBackupsCommand } from "../lib/commands/purge_backups.ts";
+import { checkBackupCommand } from "../lib/commands/check_backup.ts";
+import { isTimestampName } from "../lib/retention/timestamp.ts";
+import { KEY_HEX } from "./image_helpers.ts";
+import type { ThrowawayServer } from "../scripts/throwaway_server.ts";
+import type { PurgeReport } from "../lib/retention/purge.ts";
+import type { CheckResult } from "../lib/monitor/check.ts";
+
+const binary = fileURLToPath(new URL("../dist/ibvault", import.meta.url));
+const HOUR = 3_600_000;
+
+function runBinary(args: string[]) {
+  const out = new Deno.Command(binary, { args, stdout: "piped", stderr: "piped" }).outputSync();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function editManifest(dir: string, fields: Record<string, unknown>) {
+  const file = join(dir, "ibvault_manifest.json");
+  const m = JSON.parse(await Deno.readTextFile(file));
+  await Deno.writeTextFile(file, JSON.stringify({ ...m, ...fields }, null, 1));
+}
+
+async function names(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) out.push(e.name);
+  return out.sort();
+}
+
+/** Copy a tree (cp -a keeps it simple and real). */
+async function copyTree(from: string, to: string) {
+  const r = await new Deno.Command("cp", { args: ["-a", from, to] }).output();
+  assert.equal(r.code, 0);
+}
+
+/** A root: full f1 (10 days old) ← incremental i2 (9 d) ← incremental i4 (1 d), full f3 (2 d). */
+async function makeRoot(srv: ThrowawayServer, root: string) {
+  const c = contextFor(srv, { backupDir: root, withTimestamp: true, noSync: true });
+  assert.equal(await backupCommand.run(c), 0);
+  const [first] = await names(root);
+  assert.ok(isTimestampName(first), `timestamped name: ${first}`);
+  assert.match(c.report.lines.join("\n"), new RegExp(`to .*${first}`));
+  const now = Date.now();
+  const at = (h: number) => new Date(now - h * HOUR).toISOString();
+  const dirs = {
+    f1: "2026-01-01_02-00-00",
+    i2: "2026-01-02_02-00-00",
+    f3: "2026-01-09_02-00-00",
+    i4: "2026-01-10_02-00-00",
+  };
+  await Deno.rename(join(root, first), join(root, dirs.f1));
+  for (const n of ["i2", "f3", "i4"] as const) {
+    await copyTree(join(root, dirs.f1), join(root, dirs[n]));
+  }
+  await editManifest(join(root, dirs.f1), {
+    id: "f1",
+    kind: "full",
+    createdAt: at(240),
+    endLsn: "100",
+  });
+  await editManifest(join(root, dirs.i2), {
+    id: "i2",
+    kind: "incremental",
+    base: { id: "f1", endLsn: "100" },
+    createdAt: at(216),
+    endLsn: "200",
+  });
+  await editManifest(join(root, dirs.f3), {
+    id: "f3",
+    kind: "full",
+    createdAt: at(48),
+    endLsn: "300",
+  });
+  await editManifest(join(root, dirs.i4), {
+    id: "i4",
+    kind: "incremental",
+    base: { id: "i2", endLsn: "200" },
+    createdAt: at(24),
+    endLsn: "400",
+  });
+  return dirs;
+}
+
+async function seedShop(srv: ThrowawayServer) {
+  await srv.query(
+    "CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, v VARCHAR(100));" +
+      "CREATE TABLE shop.items (id INT PRIMARY KEY, n INT);",
+  );
+  for (let i = 0; i < 300; i++) {
+    await srv.query(
+      "INSERT INTO shop.orders VALUES (?, REPEAT('o', 90)); INSERT INTO shop.items VALUES (?, ?)",
+      [i, i, i],
+    );
+  }
+}
+
+async function check(
+  srv: ThrowawayServer,
+  opts: Record<string, unknown>,
+): Promise<{ code: number; r: CheckResult }> {
+  const c = contextFor(srv, { json: true, ...opts });
+  const code = await checkBackupCommand.run(c);
+  return { code, r: c.json[0] as CheckResult };
+}
+
+async function purge(srv: ThrowawayServer, opts: Record<string, unknown>): Promise<PurgeReport> {
+  const c = contextFor(srv, { json: true, ...opts });
+  assert.equal(await purgeBackupsCommand.run(c), 0);
+  return c.json[0] as PurgeReport;
+}
+
+Deno.test("purge-backups and check-backup over a real root of backups", async (t) => {
+  await using srv = await startBackupServer();
+  await seedShop(srv);
+  const tmp = await Deno.makeTempDir({ prefix: "ibvault-ops-" });
+  try {
+    const root = join(tmp, "root");
+    const dirs = await makeRoot(srv, root);
+    // Not backups: a directory without a manifest, a stray file, a fake .ibv, a partial image.
+    await Deno.mkdir(join(root, "notes"));
+    await Deno.writeTextFile(join(root, "README.txt"), "hello");
+    await Deno.writeTextFile(join(root, "fake.ibv"), "not an image at all");
+    await Deno.writeTextFile(join(root, "x.ibv.ibvault-part"), "IBVIMG\n\0 partial");
+    const others = ["README.txt", "fake.ibv", "notes", "x.ibv.ibvault-part"];
+
+    await t.step("check-backup: the newest backup of the root is OK", async () => {
+      const { code, r } = await check(srv, {
+        backupDir: root,
+        validate: true,
+        expectTables: ["^shop\\.orders$"],
+      });
+      assert.equal(code, 0, r.line);
+      assert.match(
+        r.line,
+        /^IBVAULT OK - newest backup \d{4}-\d\d-\d\d \d\d:\d\d \(1d ago\) incremental, 2 tables, .*, validated \| age=864\d\ds size=\d+B tables=2 corrupt_pages=0$/,
+      );
+      assert.equal(r.backup?.id, "i4");
+      assert.equal(r.backups, 4);
+    });
+
+    await t.step("check-backup: age thresholds, --min-size, --expect-tables", async () => {
+      let x = await check(srv, { backupDir: root, warningAge: "12h", criticalAge: "7d" });
+      assert.equal(x.code, 1);
+      assert.match(x.r.line, /^IBVAULT WARNING - .*older than the warning age \(12h\)/);
+      x = await check(srv, { backupDir: root, warningAge: "1h", criticalAge: "20h" });
+      assert.equal(x.code, 2);
+      x = await check(srv, { backupDir: root, minSize: "1TiB" });
+      assert.equal(x.code, 2);
+      assert.match(x.r.line, /below --min-size \(1\.0 TiB\)/);
+      x = await check(srv, {
+        backupDir: root,
+        expectTables: ["^shop\\.orders$", "^shop\\.missing$"],
+      });
+      assert.equal(x.code, 2);
+      assert.match(
+        x.r.line,
+        /no table of the newest backup matches --expect-tables=\^shop\\.missing\$/,
+      );
+      x = await check(srv, { backupDir: root, warningAge: "2 days" });
+      assert.equal(x.code, 3);
+      assert.match(x.r.line, /^IBVAULT UNKNOWN - --warning-age=2 days: not a duration/);
+    });
+
+    await t.step(
+      "images: plain, encrypted (UNKNOWN without the key), truncated (CRITICAL)",
+      async () => {
+        const img = join(tmp, "f3.ibv");
+        let c = contextFor(srv, {
+          backupDir: join(root, dirs.f3),
+          backupImage: img,
+          compress: true,
+          noSync: true,
+        });
+        assert.equal(await backupDirToImageCommand.run(c), 0);
+        await Deno.writeTextFile(join(tmp, "key"), KEY_HEX);
+        await Deno.chmod(join(tmp, "key"), 0o600);
+        const enc = join(tmp, "f3.enc.ibv");
+        c = contextFor(srv, {
+          backupDir: join(root, dirs.f3),
+          backupImage: enc,
+          encrypt: true,
+          keyFile: join(tmp, "key"),
+          noSync: true,
+        });
+        assert.equal(await backupDirToImageCommand.run(c), 0);
+        let x = await check(srv, {
+          backupImage: img,
+          validate: true,
+          warningAge: "3d",
+          criticalAge: "4d",
+        });
+        assert.equal(x.code, 0, x.r.line);
+        assert.match(x.r.line, /\(2d ago\), 2 tables, .*validated/);
+        x = await check(srv, { backupImage: enc });
+        assert.equal(x.code, 3, x.r.line);
+        assert.match(x.r.line, /^IBVAULT UNKNOWN - .*encrypted: give --key-file/);
+        x = await check(srv, {
+          backupImage: enc,
+          keyFile: join(tmp, "key"),
+          validate: true,
+          warningAge: "3d",
+          criticalAge: "4d",
+        });
+        assert.equal(x.code, 0, x.r.line);
+        const bytes = await Deno.readFile(img);
+        await Deno.writeFile(join(tmp, "cut.ibv"), bytes.subarray(0, bytes.length - 100));
+        x = await check(srv, { backupImage: join(tmp, "cut.ibv") });
+        assert.equal(x.code, 2, x.r.line);
+        assert.match(x.r.line, /^IBVAULT CRITICAL - /);
+      },
+    );
+
+    await t.step("purge --dry-run: what goes, why the rest stays, nothing deleted", async () => {
+      const before = await names(root);
+      const r = await purge(srv, { backupDir: root, keepLast: 1, dryRun: true });
+      assert.deepEqual(await names(root), before);
+      assert.deepEqual(r.deleted.map((d) => d.name), [dirs.f3]);
+      const kept = new Map(r.kept.map((k) => [k.name, k.reasons.join("; ")]));
+      assert.match(kept.get(dirs.i4)!, /keep-last 1 \(#1\); newest sound backup/);
+      assert.match(kept.get(dirs.i2)!, /base of kept incremental 2026-01-10_02-00-00/);
+      assert.match(kept.get(dirs.f1)!, /base of kept incremental 2026-01-02_02-00-00/);
+      assert.deepEqual(r.leftAlone.map((l) => l.name).sort(), others);
+      assert.match(
+        r.leftAlone.find((l) => l.name === "notes")!.reason,
+        /without ibvault_manifest\.json/,
+      );
+      assert.match(r.leftAlone.find((l) => l.name === "fake.ibv")!.reason, /no ibvault magic/);
+    });
+
+    await t.step("check-backup: a corrupted newest backup is CRITICAL", async () => {
+      // Flip one byte inside a page of the newest backup's orders.ibd (same size).
+      const ibd = join(root, dirs.i4, "shop", "orders.ibd");
+      const b = await Deno.readFile(ibd);
+      b[16384 * 3 + 200] ^= 0xff;
+      await Deno.writeFile(ibd, b);
+      let x = await check(srv, { backupDir: root });
+      assert.equal(x.code, 2, x.r.line);
+      assert.match(
+        x.r.line,
+        /^IBVAULT CRITICAL - .*NOT SOUND: altered entry \(CRC-32C mismatch\): shop\/orders\.ibd/,
+      );
+      x = await check(srv, { backupDir: root, validate: true });
+      assert.equal(x.code, 2);
+      assert.ok(
+        x.r.findings.some((f) => /orders\.ibd.*1 corrupt page/.test(f.message)),
+        JSON.stringify(x.r.findings),
+      );
+      assert.ok(/corrupt_pages=1/.test(x.r.line), x.r.line);
+      // The binary: the plugin line comes first on stdout, exit 2; a bad option is UNKNOWN (3).
+      const out = runBinary(["check-backup", `--backup-dir=${root}`, "--validate"]);
+      assert.equal(out.code, 2, out.stdout + out.stderr);
+      assert.match(
+        out.stdout.split("\n")[0],
+        /^IBVAULT CRITICAL - newest backup .* \| age=\d+s size=\d+B tables=2 corrupt_pages=1$/,
+      );
+      const bad = runBinary(["check-backup", `--backup-dir=${root}`, "--no-such-option"]);
+      assert.equal(bad.code, 3);
+      assert.match(bad.stdout, /^IBVAULT UNKNOWN - /);
+      // Put it back for what follows.
+      b[16384 * 3 + 200] ^= 0xff;
+      await Deno.writeFile(ibd, b);
+    });
+
+    await t.step("purge for real: the chain stays, f3 goes, other names untouched", async () => {
+      // A partly deleted backup from an interrupted purge is finished off.
+      await Deno.mkdir(join(root, ".old.ibvault-purging", "shop"), { recursive: true });
+      const r = await purge(srv, { backupDir: root, keepLast: 1 });
+      assert.deepEqual(r.deleted.map((d) => d.name), [dirs.f3]);
+      assert.deepEqual(r.finished, [".old.ibvault-purging"]);
+      assert.deepEqual(await names(root), [dirs.f1, dirs.i2, dirs.i4, ...others].sort());
+      // Images in the root are backups too; an encrypted one without a key is left alone.
+      await Deno.copyFile(join(tmp, "f3.ibv"), join(root, "f3.ibv"));
+      await Deno.copyFile(join(tmp, "f3.enc.ibv"), join(root, "f3.enc.ibv"));
+      const dry = await purge(srv, { backupDir: root, keepLast: 1, dryRun: true });
+      assert.deepEqual(dry.deleted.map((d) => d.name), ["f3.ibv"]);
+      assert.match(
+        dry.leftAlone.find((l) => l.name === "f3.enc.ibv")!.reason,
+        /encrypted image and no key/,
+      );
+      const withKey = await purge(srv, { backupDir: root, keepLast: 1, keyFile: join(tmp, "key") });
+      assert.deepEqual(withKey.deleted.map((d) => d.name).sort(), ["f3.enc.ibv", "f3.ibv"]);
+      assert.deepEqual(await names(root), [dirs.f1, dirs.i2, dirs.i4, ...others].sort());
+      // No policy: refused, exit 2.
+      const c = contextFor(srv, { backupDir: root });
+      await assert.rejects(() => purgeBackupsCommand.run(c), /needs at least one of --keep-last/);
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
