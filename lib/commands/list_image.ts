@@ -16,6 +16,8 @@ import {
   tablesByEntry,
 } from "../image/command_support.ts";
 import { MANIFEST_FILE } from "../image/manifest.ts";
+import { sniffSource } from "../xbstream/detect.ts";
+import { printXbstreamListing } from "../xbstream/list.ts";
 
 /** One listed entry. */
 interface Row {
@@ -38,7 +40,13 @@ export const listImageCommand: Command = {
   async run({ options: o, report, signal, printJson }) {
     const image = requireImage(o);
     const key = await keyForReading(o, report);
-    const img = await openImage(imageBytes(image), {
+    const sniffed = await sniffSource(imageBytes(image));
+    if (sniffed.xbstream) {
+      const write = (t: string) => void process.stdout.write(t);
+      const out = { json: !!o.json, printJson, write, error: (m: string) => report.error(m) };
+      return await printXbstreamListing(sniffed.bytes, imageName(image), out, signal);
+    }
+    const img = await openImage(sniffed.bytes, {
       key,
       threads: codecThreads(o),
       name: imageName(image),

@@ -31,6 +31,8 @@ import {
   type SeenEntry,
 } from "../image/completeness.ts";
 import { walkFiles } from "../backupdir/walk.ts";
+import { sniffSource } from "../xbstream/detect.ts";
+import { validateXbstream } from "../xbstream/validate.ts";
 
 function shown(f: FileReport): string {
   return f.table ? `${f.name} (${f.table})` : f.name;
@@ -116,13 +118,19 @@ function notValidated(names: string[]): FileReport[] {
 interface ImageRun {
   files: FileReport[];
   algorithmName: string;
-  completeness: CompletenessReport;
+  completeness?: CompletenessReport;
+  /** Findings about the container itself (xbstream), each an error. */
+  problems?: string[];
+  /** JSON fields to add (xbstream). */
+  extra?: Record<string, unknown>;
 }
 
 async function runImage(ctx: CommandContext, image: string): Promise<ImageRun> {
   const o = ctx.options;
   const key = await keyForReading(o, ctx.report);
-  const opened = await openImage(imageBytes(image), {
+  const sniffed = await sniffSource(imageBytes(image));
+  if (sniffed.xbstream) return await runXbstream(ctx, sniffed.bytes, imageName(image));
+  const opened = await openImage(sniffed.bytes, {
     key,
     threads: Math.max(1, o.threads | 0),
     name: imageName(image),
@@ -148,6 +156,32 @@ async function runImage(ctx: CommandContext, image: string): Promise<ImageRun> {
   } finally {
     await opened.close();
   }
+}
+
+/** An xbstream (mariadb-backup/xtrabackup): container and page checks, hot-copy allowances said. */
+async function runXbstream(
+  ctx: CommandContext,
+  bytes: AsyncIterable<Uint8Array>,
+  name: string,
+): Promise<ImageRun> {
+  const algo = parseAlgorithm(ctx.options.innodbChecksumAlgorithm);
+  const v = await validateXbstream(bytes, {
+    algorithm: algo,
+    threshold: ctx.options.pageCorruptThreshold,
+    signal: ctx.signal,
+    name,
+    onProgress: (done) => ctx.report.progress({ label: "validate", done, unit: "bytes" }),
+  });
+  ctx.report.endProgress();
+  ctx.report.info(`${name}: xbstream, ${v.stream.chunks} chunks, ${v.files.length} files`);
+  for (const n of v.notes) ctx.report.info(n);
+  const { files: _f, ...xbstream } = v;
+  return {
+    files: v.files,
+    algorithmName: algo.name,
+    problems: v.problems,
+    extra: { format: "xbstream", xbstream },
+  };
 }
 
 /**
@@ -186,11 +220,15 @@ async function run(ctx: CommandContext): Promise<number> {
   let algoName = o.innodbChecksumAlgorithm;
   let files: FileReport[];
   let completeness: CompletenessReport | undefined;
+  let streamProblems: string[] = [];
+  let extra: Record<string, unknown> | undefined;
   if (o.backupImage !== undefined) {
     const r = await runImage(ctx, o.backupImage);
     files = r.files;
     algoName = r.algorithmName;
     completeness = r.completeness;
+    streamProblems = r.problems ?? [];
+    extra = r.extra;
   } else {
     let found: Discovered;
     if (o.backupDir !== undefined) {
@@ -220,8 +258,9 @@ async function run(ctx: CommandContext): Promise<number> {
   const seconds = (performance.now() - start) / 1000;
   const summary = summarize(parseAlgorithm(algoName).name, files, seconds);
   if (completeness) Object.assign(summary, { completeness });
+  if (extra) Object.assign(summary, extra);
   const code = render(ctx, summary);
-  const problems = completeness ? describeCompleteness(completeness) : [];
+  const problems = [...streamProblems, ...(completeness ? describeCompleteness(completeness) : [])];
   for (const p of problems) ctx.report.error(p);
   return problems.length ? 1 : code;
 }
