@@ -34,10 +34,39 @@ export class ServerError extends IbvaultError {
   override name = "ServerError";
 }
 
+/**
+ * The connection to the server was lost (killed, shut down, network): nothing
+ * more can be done on it, and locks it held are gone (exit 3).
+ */
+export class ConnectionLost extends ServerError {
+  override name = "ConnectionLost";
+}
+
 /** A file-system or stream operation failed (exit 3). */
 export class IoError extends IbvaultError {
   override readonly exitCode = 3;
   override name = "IoError";
+}
+
+/** An output could not be written (no space, permissions): it is not complete (exit 3). */
+export class OutputError extends IoError {
+  override name = "OutputError";
+}
+
+/**
+ * A new error of the same kind as `err` (its class among the ones above) with
+ * `message`, `err` as its cause (a value of no known kind: a plain runtime error).
+ */
+export function sameKind(err: unknown, message: string): IbvaultError {
+  const options = { cause: err };
+  if (err instanceof UsageError) return new UsageError(message, options);
+  if (err instanceof CorruptionError) return new CorruptionError(message, options);
+  if (err instanceof KeyError) return new KeyError(message, options);
+  if (err instanceof ConnectionLost) return new ConnectionLost(message, options);
+  if (err instanceof ServerError) return new ServerError(message, options);
+  if (err instanceof OutputError) return new OutputError(message, options);
+  if (err instanceof IoError) return new IoError(message, options);
+  return new IbvaultError(message, options);
 }
 
 /** Exit code for any thrown value: typed errors say theirs, the rest are runtime (3). */

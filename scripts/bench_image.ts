@@ -24,7 +24,8 @@ const BINARY = new URL("../dist/ibvault", import.meta.url).pathname;
 const KEY = "6b657900112233445566778899aabbccddeeff00112233445566778899aabbcc";
 const IV = "00112233445566778899aabbccddeeff";
 const PAGE = 16384;
-import { buildManifest, writeManifest } from "../lib/image/manifest_io.ts";
+import { writeManifest } from "../lib/core/manifest_io.ts";
+import { manifestForFiles } from "../lib/backupdir/source.ts";
 import { walkFiles } from "../lib/backupdir/walk.ts";
 
 /** Tablespace-like pages: a header, ~11.5 KiB of high-entropy rows, a structured tail. */
@@ -56,7 +57,7 @@ async function generate(dir: string) {
     fh.close();
   }
   // A backup directory has its manifest (sizes and CRC-32C); build it once here.
-  await writeManifest(dir, await buildManifest(dir, await walkFiles(dir)));
+  await writeManifest(dir, await manifestForFiles(dir, await walkFiles(dir)));
 }
 
 type Run = { secs: number; rssMb: number };

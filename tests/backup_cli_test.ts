@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 
 import { findCommand } from "../lib/commands/mod.ts";
 import { openImage } from "../lib/image/reader.ts";
-import { MANIFEST_FILE } from "../lib/image/manifest.ts";
+import { MANIFEST_FILE } from "../lib/core/manifest.ts";
 import { exists, seed, startBackupServer, writable } from "./backup_fixture.ts";
 
 const DENO = new URL("../node_modules/.bin/deno", import.meta.url).pathname;

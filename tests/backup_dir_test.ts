@@ -1,13 +1,10 @@
 import assert from "node:assert/strict";
 import type { ThrowawayServer } from "../scripts/throwaway_server.ts";
-import {
-  backupCommand,
-  endQuietly,
-  openExport,
-  planBackup,
-  selectionSpec,
-} from "../lib/commands/backup.ts";
-import { type Manifest, MANIFEST_FILE } from "../lib/image/manifest.ts";
+import { backupCommand } from "../lib/commands/backup.ts";
+import { openExport, planBackup } from "../lib/commands/backup_common.ts";
+import { selectionSpec } from "../lib/commands/selection.ts";
+import { endQuietly } from "../lib/server/connection.ts";
+import { type Manifest, MANIFEST_FILE } from "../lib/core/manifest.ts";
 import { crc32c } from "../lib/kernels/mod.ts";
 import { validateFiles } from "../lib/innodb/validator.ts";
 import { parseAlgorithm } from "../lib/innodb/algorithm.ts";
@@ -130,7 +127,7 @@ Deno.test("backup: a consistent, valid backup directory of the selected tables",
       const source = await openExport(ctx, plan);
       try {
         let probed = false;
-        for await (const e of source.entries) {
+        for await (const e of source.entries()) {
           for await (const _ of e.data) { /* consume */ }
           if (probed) continue;
           probed = true;
@@ -141,7 +138,7 @@ Deno.test("backup: a consistent, valid backup directory of the selected tables",
           }
         }
         assert.ok(source.completed);
-        assert.equal(source.records.length, 6);
+        assert.equal(source.seen.size, 6);
       } finally {
         await source.close();
         await endQuietly(plan.conn);
@@ -165,7 +162,7 @@ Deno.test("backup: a consistent, valid backup directory of the selected tables",
       try {
         await srv.query("ALTER TABLE db.`déf` ADD COLUMN extra INT");
         await assert.rejects(async () => {
-          for await (const e of source.entries) for await (const _ of e.data) { /* read */ }
+          for await (const e of source.entries()) for await (const _ of e.data) { /* read */ }
         }, /was altered during the backup/);
         assert.ok(!source.completed);
       } finally {

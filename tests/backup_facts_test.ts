@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { flavorOf, tablespaceKey, tablespaceName } from "../lib/server/facts.ts";
 import { classifyTables } from "../lib/server/tables.ts";
 import { compileTableFilter } from "../lib/names/filter.ts";
-import type { ServerFacts } from "../lib/image/manifest.ts";
+import type { ServerFacts } from "../lib/core/manifest.ts";
 
 const mysqlFacts: ServerFacts = {
   flavor: "mysql",

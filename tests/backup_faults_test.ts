@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { freePort, type ThrowawayServer } from "../scripts/throwaway_server.ts";
 import { backupCommand } from "../lib/commands/backup.ts";
-import { MANIFEST_FILE } from "../lib/image/manifest.ts";
+import { MANIFEST_FILE } from "../lib/core/manifest.ts";
 import { IoError, ServerError } from "../lib/errors.ts";
 import {
   contextFor,

@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
 
 import { backupToImageCommand } from "../lib/commands/backup_to_image.ts";
-import {
-  buildManifest,
-  endQuietly,
-  openExport,
-  planBackup,
-  selectionSpec,
-} from "../lib/commands/backup.ts";
+import { openExport, planBackup } from "../lib/commands/backup_common.ts";
+import { selectionSpec } from "../lib/commands/selection.ts";
+import { endQuietly } from "../lib/server/connection.ts";
 import { openImage } from "../lib/image/reader.ts";
 import { writeImage } from "../lib/image/writer.ts";
 import { crc32c } from "../lib/kernels/mod.ts";
@@ -111,11 +107,11 @@ Deno.test("backup-to-image: plain, compressed, encrypted; never complete-looking
       const source = await openExport(ctx, plan, { crc: false });
       const out: Uint8Array[] = [];
       try {
-        const manifest = buildManifest(plan, source, ctx.options, []);
+        const manifest = source.manifest;
         let killed = false;
         await assert.rejects(async () => {
           for await (
-            const b of writeImage(manifest, source.entries, { compress: true, threads: 1 })
+            const b of writeImage(manifest, source.entries(), { compress: true, threads: 1 })
           ) {
             out.push(b.slice());
             if (!killed && out.length > 3) {

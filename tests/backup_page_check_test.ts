@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { pageChecker, streamFile } from "../lib/server/export.ts";
+import { streamFile } from "../lib/server/export.ts";
+import { pageChecker } from "../lib/innodb/page_stream.ts";
 import { parseAlgorithm } from "../lib/innodb/algorithm.ts";
 import { CorruptionError, IoError } from "../lib/errors.ts";
 import type { FileEntry } from "../lib/entry.ts";

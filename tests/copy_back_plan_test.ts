@@ -1,6 +1,6 @@
 /** Unit tests of lib/server/restore_plan.ts: selection, renames and checks (no server). */
 import assert from "node:assert/strict";
-import type { Manifest, ServerFacts, TableRecord } from "../lib/image/manifest.ts";
+import type { Manifest, ServerFacts, TableRecord } from "../lib/core/manifest.ts";
 import { planRestore, selectRestoreTables, type TargetState } from "../lib/server/restore_plan.ts";
 import { parseRenames } from "../lib/names/rename.ts";
 import { ServerError, UsageError } from "../lib/errors.ts";

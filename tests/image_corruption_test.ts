@@ -4,8 +4,8 @@ import { openImage } from "../lib/image/reader.ts";
 import { encodeImageHeader, RECORD_HEADER_SIZE, RecordType } from "../lib/image/format.ts";
 import { encodeRecord } from "../lib/image/chunk_codec.ts";
 import { encodeEntryPayload } from "../lib/image/format.ts";
-import { entryPathProblem } from "../lib/image/names.ts";
-import type { Manifest } from "../lib/image/manifest.ts";
+import { entryPathProblem } from "../lib/core/entry_path.ts";
+import type { Manifest } from "../lib/core/manifest.ts";
 import { CorruptionError, KeyError } from "../lib/errors.ts";
 import { pageLike } from "./image_helpers.ts";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { backupDirToImageCommand } from "../lib/commands/backup_dir_to_image.ts";
 import { imageToBackupDirCommand } from "../lib/commands/image_to_backup_dir.ts";
 import { extractCommand } from "../lib/commands/extract.ts";
-import { MANIFEST_FILE } from "../lib/image/manifest.ts";
+import { MANIFEST_FILE } from "../lib/core/manifest.ts";
 import { KEY_HEX, makeTree, pageLike, readTree, run, sameBytes } from "./image_helpers.ts";
 
 const FILES: Record<string, Uint8Array> = {

@@ -5,10 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { validateCommand } from "../lib/commands/validate.ts";
-import { buildManifest, writeManifest } from "../lib/image/manifest_io.ts";
+import { writeManifest } from "../lib/core/manifest_io.ts";
+import { manifestForFiles } from "../lib/backupdir/source.ts";
 import { walkFiles } from "../lib/backupdir/walk.ts";
 import { writeImage } from "../lib/image/writer.ts";
-import type { Manifest } from "../lib/image/manifest.ts";
+import type { Manifest } from "../lib/core/manifest.ts";
 import type { FileEntry } from "../lib/entry.ts";
 import { makeTree, run } from "./image_helpers.ts";
 
@@ -36,7 +37,7 @@ Deno.test("validate --backup-dir: missing, truncated, altered, unexpected entrie
   try {
     await source(tmp);
     const dir = `${tmp}/src`;
-    await writeManifest(dir, await buildManifest(dir, await walkFiles(dir)));
+    await writeManifest(dir, await manifestForFiles(dir, await walkFiles(dir)));
     let r = await validate({ backupDir: dir });
     assert.equal(r.code, 0, r.text);
     assert.doesNotMatch(r.text, /missing|unexpected|truncated|altered/);
@@ -84,7 +85,7 @@ Deno.test("validate --backup-image: entries checked against the manifest by name
   const tmp = await Deno.makeTempDir();
   try {
     const files = await source(tmp);
-    const manifest = await buildManifest(`${tmp}/src`, await walkFiles(`${tmp}/src`));
+    const manifest = await manifestForFiles(`${tmp}/src`, await walkFiles(`${tmp}/src`));
 
     const good = `${tmp}/good.img`;
     await imageFile(good, manifest, files);
@@ -125,7 +126,7 @@ Deno.test("validate --backup-image: a streamed manifest (empty entry list) is no
   const tmp = await Deno.makeTempDir();
   try {
     const files = await source(tmp);
-    const manifest = await buildManifest(`${tmp}/src`, []);
+    const manifest = await manifestForFiles(`${tmp}/src`, []);
     assert.equal(manifest.entries.length, 0);
     const img = `${tmp}/streamed.img`;
     await imageFile(img, manifest, files);

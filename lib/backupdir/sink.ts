@@ -2,24 +2,19 @@
  * A backup directory as a sink: creates the directory (refusing a non-empty one
  * unless forced), writes each entry under a temporary name and renames it when
  * complete, never writes outside the directory (paths are checked, and the
- * parent of every file is resolved to make sure no symbolic link leads out).
+ * parent of every file is resolved to make sure no symbolic link leads out),
+ * and writes the manifest last, after checking what arrived against it.
  */
-import {
-  type FileHandle,
-  mkdir,
-  open,
-  readdir,
-  realpath,
-  rename,
-  rm,
-  stat,
-} from "node:fs/promises";
+import { lstat, mkdir, readdir, realpath, rm, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { IoError, UsageError } from "../errors.ts";
-import { checkEntryPath } from "../image/names.ts";
-
-/** Suffix of files being written. */
-export const PART_SUFFIX = ".ibvault-part";
+import { CorruptionError, IoError, UsageError } from "../errors.ts";
+import type { Sink } from "../sink.ts";
+import type { Source } from "../source.ts";
+import { checkEntryPath } from "../core/entry_path.ts";
+import { isStreamed, type Manifest, MANIFEST_FILE, withEntries } from "../core/manifest.ts";
+import { writeManifest } from "../core/manifest_io.ts";
+import { checkCompleteness, describeCompleteness } from "../core/completeness.ts";
+import { outputError, syncFiles, writeAtomically } from "../core/files.ts";
 
 /** Make `dir` ready to receive files: create it, or check it is empty (unless `force`). */
 export async function prepareDestination(dir: string, force: boolean): Promise<string> {
@@ -54,80 +49,112 @@ export async function targetPath(root: string, path: string): Promise<string> {
   return join(real, target.slice(parent.length + 1));
 }
 
-/**
- * Write `data` to `file` through `file + PART_SUFFIX`, renamed on success and
- * removed on failure; returns the bytes written. With `sync` (the default) the
- * data reaches the disk before the rename and the rename before this returns, so
- * after a crash `file` is either absent or complete.
- */
-export async function writeAtomically(
-  file: string,
-  data: AsyncIterable<Uint8Array>,
-  mode = 0o640,
-  sync = true,
-): Promise<number> {
-  const part = file + PART_SUFFIX;
-  const fh = await open(part, "w", mode);
-  try {
-    const n = await writeStream(fh, data);
-    if (sync) await fh.datasync();
-    await fh.close();
-    await rename(part, file);
-    if (sync) await syncDirectory(dirname(file));
-    return n;
-  } catch (e) {
-    await fh.close().catch(() => {});
-    await rm(part, { force: true });
-    throw e;
-  }
+/** How a directory sink writes. */
+export interface DirSinkOptions {
+  /** Real path of the destination directory (from {@link prepareDestination}). */
+  root: string;
+  /**
+   * "each": every file reaches the disk before its rename; "end": files are
+   * flushed together after the last entry (a live export: the tables are locked
+   * while entries arrive, so nothing waits for the disk meanwhile); "none": never.
+   */
+  sync: "each" | "end" | "none";
+  /** Replace existing files. */
+  force: boolean;
+  /** Only entries this accepts (the source skips the others). */
+  select?: (path: string) => boolean;
+  /** Write the single selected entry here instead (a path relative to the cwd or absolute). */
+  dstEntry?: string;
+  /** Entries are LZ4 frames: add `.lz4` to their names. */
+  lz4Suffix?: boolean;
+  /** Check the entries against the manifest and write it, last (a whole backup). */
+  manifest: boolean;
+  /** Called as bytes are written, with the total the manifest lists. */
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
 }
 
-/** Write all of `chunk` at the file position of `fh` (a short write is continued). */
-export async function writeAll(fh: FileHandle, chunk: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < chunk.length) {
-    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-    off += bytesWritten;
-  }
+/** What a directory sink wrote. */
+export interface DirSinkSummary {
+  destination: string;
+  entries: number;
+  bytes: number;
 }
 
-/** Write every chunk of `data` to `fh`, in order; returns the bytes written. */
-export async function writeStream(
-  fh: FileHandle,
-  data: AsyncIterable<Uint8Array>,
-): Promise<number> {
-  let n = 0;
-  for await (const chunk of data) {
-    await writeAll(fh, chunk);
-    n += chunk.length;
-  }
-  return n;
+async function exists(p: string): Promise<boolean> {
+  return await lstat(p).then(() => true, () => false);
 }
 
-/** Flush directory `dir` (the names in it, e.g. after a rename) to the disk. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+/** A sink writing a source's entries (and its manifest) into a directory. */
+export function dirSink(opts: DirSinkOptions): Sink<DirSinkSummary> {
+  return { write: (source) => writeToDir(source, opts) };
 }
 
-/**
- * Flush files written earlier without `sync` (e.g. while tables were locked), and
- * their directories, to the disk.
- */
-export async function syncFiles(files: Iterable<string>): Promise<void> {
-  const dirs = new Set<string>();
-  for (const file of files) {
-    const fh = await open(file, "r");
-    try {
-      await fh.datasync();
-    } finally {
-      await fh.close();
+async function writeToDir(source: Source, opts: DirSinkOptions): Promise<DirSinkSummary> {
+  if (opts.manifest) {
+    // With --force into an old backup, its manifest goes first: until the new one is
+    // written, the directory must not look like a complete backup.
+    await rm(join(opts.root, MANIFEST_FILE), { force: true });
+  }
+  let entries = 0, bytes = 0, done = 0;
+  const total = source.manifest.entries.reduce((s, e) => s + e.size, 0);
+  const files: string[] = [];
+  for await (const e of source.entries(opts.select)) {
+    opts.signal?.throwIfAborted();
+    const name = e.path + (opts.lz4Suffix ? ".lz4" : "");
+    const file = opts.dstEntry ?? await targetPath(opts.root, name);
+    if (!opts.force && await exists(file)) {
+      throw new UsageError(`${file} already exists (use --force to replace it)`);
     }
-    dirs.add(dirname(file));
+    const counted = (async function* () {
+      for await (const b of e.data) {
+        done += b.length;
+        opts.onProgress?.(done, total);
+        yield b;
+      }
+    })();
+    try {
+      bytes += await writeAtomically(
+        file,
+        counted,
+        (e.mode ?? 0o640) & 0o777 || 0o640,
+        opts.sync === "each",
+      );
+    } catch (err) {
+      throw outputError(err, `writing ${file}`);
+    }
+    files.push(file);
+    entries++;
   }
-  for (const dir of dirs) await syncDirectory(dir);
+  if (opts.sync === "end") {
+    await syncFiles(files).catch((err) => {
+      throw outputError(err, `flushing ${opts.root} to disk`);
+    });
+  }
+  if (opts.manifest) await finishDirectory(source, opts.root, opts.sync !== "none");
+  return { destination: opts.root, entries, bytes };
+}
+
+/**
+ * Check what the source delivered against its manifest, then write the manifest
+ * (a streamed one completed with the entries seen) as the directory's last file.
+ */
+async function finishDirectory(source: Source, root: string, sync: boolean): Promise<void> {
+  const r = checkCompleteness(source.manifest, source.seen);
+  if (!r.ok) {
+    throw new CorruptionError(
+      `${source.name} does not match its manifest: ${describeCompleteness(r).join("; ")}`,
+    );
+  }
+  const manifest: Manifest = isStreamed(source.manifest)
+    ? withEntries(
+      source.manifest,
+      [...source.seen].map(([path, s]) => ({ path, size: s.size, crc32c: s.crc32c ?? "" })),
+    )
+    : source.manifest;
+  try {
+    await writeManifest(root, manifest, sync);
+  } catch (err) {
+    throw outputError(err, `writing ${join(root, MANIFEST_FILE)}`);
+  }
 }

@@ -1,78 +1,117 @@
 /**
- * A backup directory (or any directory) as a source of {@link FileEntry}: its
- * regular files in path order, each read in fresh fixed-size buffers.
+ * A backup directory (or any directory) as a {@link Source}: its regular files
+ * in path order (the manifest and files being written aside), each read in
+ * fixed-size buffers, with the manifest it has or, for a plain directory, one
+ * built from its files.
  */
-import { open } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { IoError } from "../errors.ts";
+import { IoError, UsageError } from "../errors.ts";
 import type { FileEntry } from "../entry.ts";
-import type { FoundFile } from "./walk.ts";
+import type { Source } from "../source.ts";
+import { buildManifest, type Manifest, MANIFEST_FILE } from "../core/manifest.ts";
+import { fileCrc32c, readManifest } from "../core/manifest_io.ts";
+import type { SeenEntry } from "../core/completeness.ts";
+import { Crc32c } from "../core/crc.ts";
+import { PART_SUFFIX, READ_SIZE, readFileChunks } from "../core/files.ts";
+import { type FoundFile, walkFiles } from "./walk.ts";
 
-/** Read size used for file content. */
-export const READ_SIZE = 1 << 20;
-
-/**
- * The content of `file` as a stream of buffers of at most `readSize` bytes; with
- * `reuse`, one buffer is refilled for every read (the consumer must be done with
- * a buffer when it asks for the next).
- */
-export async function* readFileChunks(
-  file: string,
-  readSize = READ_SIZE,
-  expected?: number,
-  reuse = false,
-): AsyncGenerator<Uint8Array> {
-  let fh;
-  try {
-    fh = await open(file, "r");
-  } catch (e) {
-    throw new IoError(`cannot open ${file}: ${(e as Error).message}`);
-  }
-  let shared: Uint8Array | undefined;
-  try {
-    let pos = 0;
-    for (;;) {
-      const want = expected === undefined ? readSize : Math.min(readSize, expected - pos);
-      if (want <= 0 && expected !== undefined) {
-        // Read one byte more to notice a file that grew.
-        const probe = new Uint8Array(1);
-        const { bytesRead } = await fh.read(probe, 0, 1, pos);
-        if (bytesRead > 0) yield probe;
-        return;
-      }
-      const buf = reuse
-        ? (shared ??= new Uint8Array(readSize)).subarray(0, want)
-        : new Uint8Array(want);
-      let got = 0;
-      while (got < want) {
-        const { bytesRead } = await fh.read(buf, got, want - got, pos + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      if (got === 0) return;
-      pos += got;
-      yield got === want ? buf : buf.subarray(0, got);
-      if (got < want) return;
-    }
-  } catch (e) {
-    if (e instanceof IoError) throw e;
-    throw new IoError(`cannot read ${file}: ${(e as Error).message}`);
-  } finally {
-    await fh.close();
-  }
+/** How to open a directory. */
+export interface DirSourceOptions {
+  /** "required": a directory without a manifest is a UsageError; "build": one is built from its files. */
+  manifest: "required" | "build";
+  /** Told about names that are not regular files (left out). */
+  onOther?: (rel: string) => void;
+  /** Told when a manifest is built for a plain directory. */
+  onBuilt?: () => void;
 }
 
-/** The files of `root` (as listed by `walkFiles`) as entries. */
-export async function* directoryEntries(
-  root: string,
+/** A directory opened as a source. */
+export interface DirSource extends Source {
+  readonly kind: "directory";
+  /** The regular files found, sorted by path. */
+  readonly files: readonly FoundFile[];
+  /** True when the directory had its own manifest (false: built from its files). */
+  readonly hadManifest: boolean;
+  /** Throw an IoError naming every one of these entries that is not a file of the directory. */
+  requireFiles(paths: readonly string[]): Promise<void>;
+}
+
+/** A manifest for a plain directory: every file with its size and CRC-32C, no server facts. */
+export async function manifestForFiles(
+  dir: string,
   files: readonly FoundFile[],
-): AsyncGenerator<FileEntry> {
+): Promise<Manifest> {
+  const entries = [];
   for (const f of files) {
-    yield {
+    entries.push({
       path: f.path,
       size: f.size,
-      mode: f.mode,
-      data: readFileChunks(join(root, ...f.path.split("/")), READ_SIZE, f.size, true),
-    };
+      crc32c: await fileCrc32c(join(dir, ...f.path.split("/"))),
+    });
   }
+  return buildManifest({ options: { builtFrom: "directory" }, entries });
+}
+
+/** Open directory `dir` as a source (see {@link DirSourceOptions}). */
+export async function openDirSource(dir: string, opts: DirSourceOptions): Promise<DirSource> {
+  let manifest = await readManifest(dir);
+  if (!manifest && opts.manifest === "required") {
+    throw new UsageError(`${dir} is not a complete backup directory: it has no manifest`);
+  }
+  const files = await walkFiles(dir, {
+    skip: (rel) => rel === MANIFEST_FILE || rel.endsWith(PART_SUFFIX),
+    onOther: opts.onOther,
+  });
+  const hadManifest = manifest !== undefined;
+  if (!manifest) {
+    opts.onBuilt?.();
+    manifest = await manifestForFiles(dir, files);
+  }
+  const seen = new Map<string, SeenEntry>();
+  return {
+    kind: "directory",
+    name: dir,
+    manifest,
+    files,
+    hadManifest,
+    seen,
+    async *entries(select) {
+      for (const f of files) {
+        if (select && !select(f.path)) continue;
+        yield entryOf(dir, f, seen);
+      }
+    },
+    async requireFiles(paths) {
+      const missing: string[] = [];
+      for (const p of paths) {
+        const ok = await stat(join(dir, ...p.split("/"))).then((st) => st.isFile(), () => false);
+        if (!ok) missing.push(p);
+      }
+      if (missing.length > 0) {
+        throw new IoError(`backup directory ${dir} is incomplete: missing ${missing.join(", ")}`);
+      }
+    },
+    close: async () => {},
+  };
+}
+
+/** One file as an entry; its size and CRC-32C go into `seen` once read to the end. */
+function entryOf(dir: string, f: FoundFile, seen: Map<string, SeenEntry>): FileEntry {
+  const chunks = readFileChunks(join(dir, ...f.path.split("/")), READ_SIZE, f.size, true);
+  return {
+    path: f.path,
+    size: f.size,
+    mode: f.mode,
+    data: (async function* () {
+      const crc = new Crc32c();
+      let size = 0;
+      for await (const b of chunks) {
+        crc.update(b);
+        size += b.length;
+        yield b;
+      }
+      seen.set(f.path, { size, crc32c: crc.hex() });
+    })(),
+  };
 }

@@ -8,8 +8,8 @@
 import { lstat, open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { CorruptionError, IbvaultError, KeyError } from "../errors.ts";
-import { type Manifest, MANIFEST_FILE } from "../image/manifest.ts";
-import { readManifest } from "../image/manifest_io.ts";
+import { type Manifest, MANIFEST_FILE } from "../core/manifest.ts";
+import { readManifest } from "../core/manifest_io.ts";
 import { openImage } from "../image/reader.ts";
 import { imageBytes } from "../image/image_io.ts";
 import {
@@ -20,7 +20,7 @@ import {
   RecordType,
 } from "../image/format.ts";
 import { decodeRecordHeader } from "../image/format.ts";
-import { PART_SUFFIX } from "../backupdir/sink.ts";
+import { PART_SUFFIX } from "../core/files.ts";
 
 /** Suffix of a backup being deleted by purge-backups (renamed first, then removed). */
 export const PURGING_SUFFIX = ".ibvault-purging";

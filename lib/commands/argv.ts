@@ -4,23 +4,15 @@
  * `--compress=lz4`, `--no-progress`, and one-line usage errors.
  */
 import { parseArgs } from "node:util";
-import { defaultOptions, OPTION_SPECS, type Options, type OptionSpec } from "./options.ts";
+import {
+  COMMON_OPTIONS,
+  defaultOptions,
+  OPTION_SPECS,
+  type Options,
+  type OptionSpec,
+} from "./options.ts";
 import type { Command } from "./command.ts";
 import { UsageError } from "../errors.ts";
-
-/** Options every command accepts. */
-export const COMMON_OPTIONS = [
-  "help",
-  "version",
-  "show-progress",
-  "no-progress",
-  "json",
-  "verbose",
-  "threads",
-  "defaults-file",
-  "defaults-extra-file",
-  "no-defaults",
-];
 
 /** The result of parsing argv, before option files are applied. */
 export interface ParsedCommandLine {

@@ -1,20 +1,17 @@
 /**
  * `backup-dir-to-image`: write a backup directory (or any directory) as one
- * image file or to stdout. A directory without a manifest gets one built from
- * its files.
+ * image file or to stdout: the directory source (a directory without a manifest
+ * gets one built from its files) piped into the image sink.
  */
 import { IMAGE_WRITE_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
+import { codecThreads, keyForWriting, requireImage } from "./image_options.ts";
+import { reported } from "./run_report.ts";
 import { UsageError } from "../errors.ts";
-import { MANIFEST_FILE } from "../image/manifest.ts";
-import { buildManifest, readManifest } from "../image/manifest_io.ts";
-import { walkFiles } from "../backupdir/walk.ts";
-import { directoryEntries } from "../backupdir/source.ts";
-import { PART_SUFFIX } from "../backupdir/sink.ts";
-import { writeImage } from "../image/writer.ts";
-import { writeImageBytes } from "../image/image_io.ts";
-import { codecThreads, keyForWriting, requireImage } from "../image/command_support.ts";
-import { checkCompleteness, describeCompleteness } from "../image/completeness.ts";
+import { MANIFEST_FILE } from "../core/manifest.ts";
+import { checkCompleteness, describeCompleteness } from "../core/completeness.ts";
+import { openDirSource } from "../backupdir/source.ts";
+import { imageSink } from "../image/sink.ts";
 
 /** The backup-dir-to-image command. */
 export const backupDirToImageCommand: Command = {
@@ -31,59 +28,57 @@ export const backupDirToImageCommand: Command = {
     ...IMAGE_WRITE_OPTIONS,
     "force",
   ],
-  async run({ options: o, report, signal, printJson }) {
-    if (!o.backupDir) throw new UsageError("--backup-dir=DIR is required");
+  run: reported("backup-dir-to-image", async (ctx, rep) => {
+    const o = ctx.options;
     const image = requireImage(o);
-    const key = await keyForWriting(o, report);
-    const dir = o.backupDir;
-    const files = await walkFiles(dir, {
-      skip: (rel) => rel === MANIFEST_FILE || rel.endsWith(PART_SUFFIX),
-      onOther: (rel) => report.warn(`${rel}: not a regular file, left out`),
+    const key = await keyForWriting(o, ctx.report);
+    const dir = o.backupDir!;
+    const source = await openDirSource(dir, {
+      manifest: "build",
+      onOther: (rel) => ctx.report.warn(`${rel}: not a regular file, left out`),
+      onBuilt: () => ctx.report.info(`${dir} has no ${MANIFEST_FILE}: imaging it as plain files`),
     });
-    let manifest = await readManifest(dir);
-    if (manifest) {
-      const r = checkCompleteness(manifest, new Map(files.map((f) => [f.path, { size: f.size }])));
-      for (const line of describeCompleteness(r)) report.warn(`${dir}: ${line}`);
-    } else {
-      report.info(`${dir} has no ${MANIFEST_FILE}: imaging it as plain files`);
-      manifest = await buildManifest(dir, files);
+    if (source.hadManifest) {
+      const sizes = new Map(source.files.map((f) => [f.path, { size: f.size }]));
+      for (const line of describeCompleteness(checkCompleteness(source.manifest, sizes))) {
+        ctx.report.warn(`${dir}: ${line}`);
+      }
     }
-    const listed = new Map(manifest.entries.map((e) => [e.path, e.crc32c]));
-    const total = files.reduce((s, f) => s + f.size, 0);
-    let altered = 0;
-    const bytes = writeImage(manifest, directoryEntries(dir, files), {
+    const total = source.files.reduce((s, f) => s + f.size, 0);
+    const r = await imageSink({
+      target: image,
       compress: o.compress,
       key,
       threads: codecThreads(o),
-      signal,
-      onProgress: (done) => report.progress({ label: "imaging", done, total, unit: "bytes" }),
-      onEntry: (path, _size, crc) => {
-        const want = listed.get(path);
-        if (want && want !== crc) {
-          altered++;
-          report.warn(
-            `${path}: content differs from the manifest (CRC-32C ${crc}, listed ${want})`,
-          );
-        }
-      },
-    });
-    const written = await writeImageBytes(image, bytes, o.force, !o.noSync);
-    report.endProgress();
-    const summary = {
+      force: o.force,
+      sync: !o.noSync,
+      signal: ctx.signal,
+      onProgress: (done) => ctx.report.progress({ label: "imaging", done, total, unit: "bytes" }),
+      onAltered: (path, crc, want) =>
+        ctx.report.warn(
+          `${path}: content differs from the manifest (CRC-32C ${crc}, listed ${want})`,
+        ),
+    }).write(source);
+    return rep.finish("ok", {
       image,
-      entries: files.length,
+      entries: source.files.length,
       bytes: total,
-      imageBytes: written,
+      imageBytes: r.imageBytes,
       compressed: o.compress,
       encrypted: key !== undefined,
-      altered,
-    };
-    if (o.json && image !== "-") printJson(summary);
-    report.info(
-      `wrote ${files.length} entries, ${total} bytes as ${written} image bytes to ${
-        image === "-" ? "stdout" : image
-      }`,
-    );
-    return 0;
-  },
+      altered: r.altered,
+    }, {
+      verb: "wrote",
+      count: source.files.length,
+      noun: "entries",
+      bytes: total,
+      destination: r.destination,
+      extra: `${r.imageBytes} image bytes`,
+    });
+  }, {
+    stdoutTaken: (ctx) => {
+      if (!ctx.options.backupDir) throw new UsageError("--backup-dir=DIR is required");
+      return ctx.options.backupImage === "-";
+    },
+  }),
 };

@@ -5,76 +5,49 @@
  * image's end record is written only after UNLOCK TABLES succeeded and every file
  * is in, so an interrupted stream never looks complete.
  */
-import { IMAGE_WRITE_OPTIONS } from "./options.ts";
-import type { Command, CommandContext } from "./command.ts";
-import { IoError, UsageError } from "../errors.ts";
-import { writeImage } from "../image/writer.ts";
-import { codecThreads, keyForWriting } from "../image/command_support.ts";
-import { imageTargetKind, writeImageBytes } from "../image/image_io.ts";
-import {
-  BACKUP_HELP,
-  BACKUP_OPTIONS,
-  buildManifest,
-  endQuietly,
-  finish,
-  openExport,
-  planBackup,
-  selectionSpec,
-  sinkError,
-} from "./backup.ts";
-import type { TtsExport } from "../server/export.ts";
-
-/**
- * Refuse an existing regular image file unless `force`, and a directory. A
- * device, FIFO or socket (e.g. /dev/null) is accepted: `writeImageBytes` writes
- * into it directly and never renames over it. Checked before the server is touched.
- */
-async function checkImageDestination(file: string, force: boolean): Promise<void> {
-  if ((await imageTargetKind(file)) === "replace" && !force) {
-    throw new UsageError(`${file} already exists (use --force to replace it)`);
-  }
-}
+import type { Command } from "./command.ts";
+import { BACKUP_OPTIONS, IMAGE_WRITE_OPTIONS } from "./options.ts";
+import { codecThreads, keyForWriting } from "./image_options.ts";
+import { selectionSpec } from "./selection.ts";
+import { reported } from "./run_report.ts";
+import { BACKUP_HELP, runBackupInto } from "./backup_common.ts";
+import { UsageError } from "../errors.ts";
+import { imageTargetKind } from "../image/image_io.ts";
+import { imageSink } from "../image/sink.ts";
 
 /** Run `backup-to-image`. */
-export async function runBackupToImage(ctx: CommandContext): Promise<number> {
+export const runBackupToImage = reported("backup-to-image", async (ctx, rep) => {
   const o = ctx.options;
-  const target = o.backupImage;
-  if (!target) throw new UsageError("backup-to-image needs --backup-image=FILE (or - for stdout)");
+  const target = o.backupImage!;
   const spec = selectionSpec(o);
-  const key = await keyForWriting(o, ctx.report);
-  const toStdout = target === "-";
-  if (toStdout && o.json) {
-    throw new UsageError("--json cannot be used with --backup-image=-: stdout carries the image");
+  const key = await keyForWriting(o, rep.report);
+  // A device, FIFO or socket (e.g. /dev/null) is written into directly; an existing
+  // regular file needs --force. Checked before the server is touched.
+  if (target !== "-" && (await imageTargetKind(target)) === "replace" && !o.force) {
+    throw new UsageError(`${target} already exists (use --force to replace it)`);
   }
-  if (!toStdout) await checkImageDestination(target, o.force);
-  const started = performance.now();
-  const plan = await planBackup(ctx, spec);
-  let source: TtsExport | undefined;
-  try {
-    source = await openExport(ctx, plan, { crc: false });
-    // The manifest goes first in an image, before any file is read: its entry list
-    // stays empty, and the image's own entry records and end record say what is in it.
-    const manifest = buildManifest(plan, source, o, []);
-    let bytes = 0;
-    const image = writeImage(manifest, source.entries, {
-      compress: o.compress,
-      key,
-      threads: codecThreads(o),
-      signal: ctx.signal,
-      onEntry: (_path, size) => void (bytes += size),
-    });
-    try {
-      await writeImageBytes(target, image, true, !o.noSync);
-    } catch (err) {
-      throw sinkError(err, `writing ${toStdout ? "the image to stdout" : target}`);
-    }
-    if (!source.completed) throw new IoError("the export stopped before every file was copied");
-    finish(ctx, plan, source, toStdout ? "stdout" : target, bytes, started);
-    return 0;
-  } finally {
-    await source?.close();
-    await endQuietly(plan.conn);
-  }
+  const sink = imageSink({
+    target,
+    compress: o.compress,
+    key,
+    threads: codecThreads(o),
+    force: true,
+    sync: !o.noSync,
+    signal: ctx.signal,
+  });
+  // The manifest goes first in an image, before any file is read: its entry list
+  // stays empty, and the image's own entry records and end record say what is in it.
+  const destination = target === "-" ? "stdout" : target;
+  return await runBackupInto(ctx, rep, spec, destination, async (source) => {
+    return (await sink.write(source)).bytes;
+  }, { crc: false });
+}, { stdoutTaken: requireTarget });
+
+/** The image target (required); true when it is stdout (which then carries the image). */
+function requireTarget(ctx: { options: { backupImage?: string } }): boolean {
+  const target = ctx.options.backupImage;
+  if (!target) throw new UsageError("backup-to-image needs --backup-image=FILE (or - for stdout)");
+  return target === "-";
 }
 
 /** The `backup-to-image` command. */

@@ -5,13 +5,12 @@
  */
 import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
+import { openImageOption } from "./open_source.ts";
+import { reported } from "./run_report.ts";
+import { requireImage } from "./image_options.ts";
 import { UsageError } from "../errors.ts";
-import { openImage } from "../image/reader.ts";
-import { imageBytes, imageName } from "../image/image_io.ts";
-import { prepareDestination } from "../backupdir/sink.ts";
-import { unpackImage } from "../image/unpack.ts";
-import { checkEntryPath } from "../image/names.ts";
-import { codecThreads, keyForReading, requireImage } from "../image/command_support.ts";
+import { checkEntryPath, isUnder } from "../core/entry_path.ts";
+import { dirSink, prepareDestination } from "../backupdir/sink.ts";
 
 /** The extract command. */
 export const extractCommand: Command = {
@@ -33,40 +32,45 @@ export const extractCommand: Command = {
     "force",
     "no-sync",
   ],
-  async run({ options: o, report, signal, printJson }) {
-    const image = requireImage(o);
+  run: reported("extract", async (ctx, rep) => {
+    const o = ctx.options;
+    requireImage(o);
     if (o.dstEntry !== undefined && o.srcEntry === undefined) {
       throw new UsageError("--dst-entry needs --src-entry");
     }
-    if (o.srcEntry !== undefined) checkEntryPath(o.srcEntry.replace(/\/$/, ""), "--src-entry");
-    const key = await keyForReading(o, report);
-    const img = await openImage(imageBytes(image), {
-      key,
-      threads: codecThreads(o),
-      name: imageName(image),
+    const select = o.srcEntry?.replace(/\/$/, "");
+    if (select !== undefined) checkEntryPath(select, "--src-entry");
+    // Every chunk is written out before the next is asked for.
+    const img = await openImageOption(ctx, {
       mode: o.keepCompressed ? "keep-compressed" : "full",
-      signal,
-      recycle: true, // every chunk is written out before the next is asked for
+      recycle: true,
     });
     try {
-      const root = await prepareDestination(o.backupDir ?? ".", true);
-      const r = await unpackImage(img, {
-        root,
-        select: o.srcEntry?.replace(/\/$/, ""),
+      const destination = o.backupDir ?? ".";
+      const r = await dirSink({
+        root: await prepareDestination(destination, true),
+        select: select === undefined ? undefined : (p) => isUnder(p, select),
         dstEntry: o.dstEntry,
         lz4Suffix: o.keepCompressed && o.dstEntry === undefined,
         force: o.force,
-        sync: !o.noSync,
-        whole: o.srcEntry === undefined && !o.keepCompressed,
-        report,
-        signal,
+        sync: o.noSync ? "none" : "each",
+        manifest: o.srcEntry === undefined && !o.keepCompressed,
+        signal: ctx.signal,
+        onProgress: (done, total) =>
+          ctx.report.progress({ label: "extracting", done, total, unit: "bytes" }),
+      }).write(img);
+      if (select !== undefined && r.entries === 0) {
+        throw new UsageError(`no entry ${select} in the image`);
+      }
+      return rep.finish("ok", { backupDir: destination, entries: r.entries, bytes: r.bytes }, {
+        verb: "extracted",
+        count: r.entries,
+        noun: "entries",
+        bytes: r.bytes,
+        destination,
       });
-      report.endProgress();
-      if (o.json) printJson({ backupDir: o.backupDir ?? ".", ...r });
-      report.info(`extracted ${r.entries} entries, ${r.bytes} bytes`);
-      return 0;
     } finally {
       await img.close();
     }
-  },
+  }),
 };

@@ -3,8 +3,7 @@
  * drift from what the parser accepts.
  */
 import type { Command } from "./command.ts";
-import { OPTION_SPECS } from "./options.ts";
-import { COMMON_OPTIONS } from "./argv.ts";
+import { COMMON_OPTIONS, OPTION_SPECS } from "./options.ts";
 import { VERSION } from "../version.ts";
 
 function optionLines(names: string[], extra: string[][] = []): string {

@@ -1,15 +1,15 @@
 /**
  * `image-to-backup-dir`: unpack an image (a file or stdin) into a backup
- * directory, checked against the image's manifest.
+ * directory, checked against the image's manifest: the image source piped into
+ * the directory sink.
  */
 import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
+import { openImageOption } from "./open_source.ts";
+import { reported } from "./run_report.ts";
+import { requireImage } from "./image_options.ts";
 import { UsageError } from "../errors.ts";
-import { openImage } from "../image/reader.ts";
-import { imageBytes, imageName } from "../image/image_io.ts";
-import { prepareDestination } from "../backupdir/sink.ts";
-import { unpackImage } from "../image/unpack.ts";
-import { codecThreads, keyForReading, requireImage } from "../image/command_support.ts";
+import { dirSink, prepareDestination } from "../backupdir/sink.ts";
 
 /** The image-to-backup-dir command. */
 export const imageToBackupDirCommand: Command = {
@@ -28,37 +28,34 @@ export const imageToBackupDirCommand: Command = {
     "force",
     "no-sync",
   ],
-  async run({ options: o, report, signal, printJson }) {
-    const image = requireImage(o);
+  run: reported("image-to-backup-dir", async (ctx, rep) => {
+    const o = ctx.options;
+    requireImage(o);
     if (!o.backupDir) throw new UsageError("--backup-dir=DIR is required");
-    const key = await keyForReading(o, report);
-    const img = await openImage(imageBytes(image), {
-      key,
-      threads: codecThreads(o),
-      name: imageName(image),
-      signal,
-      recycle: true, // every chunk is written out before the next is asked for
-    });
+    // Every chunk is written out before the next is asked for.
+    const img = await openImageOption(ctx, { recycle: true });
     try {
-      if (!img.header.encrypted && key) {
-        report.warn(`${imageName(image)} is not encrypted: the key is not needed`);
+      if (!img.header.encrypted && (o.keyFile || o.key || o.keyEnv)) {
+        ctx.report.warn(`${img.name} is not encrypted: the key is not needed`);
       }
-      const root = await prepareDestination(o.backupDir, o.force);
-      const r = await unpackImage(img, {
-        root,
-        lz4Suffix: false,
+      const r = await dirSink({
+        root: await prepareDestination(o.backupDir!, o.force),
         force: o.force,
-        sync: !o.noSync,
-        whole: true,
-        report,
-        signal,
+        sync: o.noSync ? "none" : "each",
+        manifest: true,
+        signal: ctx.signal,
+        onProgress: (done, total) =>
+          ctx.report.progress({ label: "extracting", done, total, unit: "bytes" }),
+      }).write(img);
+      return rep.finish("ok", { backupDir: o.backupDir, entries: r.entries, bytes: r.bytes }, {
+        verb: "wrote",
+        count: r.entries,
+        noun: "entries",
+        bytes: r.bytes,
+        destination: o.backupDir,
       });
-      report.endProgress();
-      if (o.json) printJson({ backupDir: o.backupDir, ...r });
-      report.info(`wrote ${r.entries} entries, ${r.bytes} bytes to ${o.backupDir}`);
-      return 0;
     } finally {
       await img.close();
     }
-  },
+  }),
 };

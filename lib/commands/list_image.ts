@@ -6,18 +6,11 @@
 import process from "node:process";
 import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
-import { openImage } from "../image/reader.ts";
-import { imageBytes, imageName } from "../image/image_io.ts";
-import { formatBytes } from "../progress/reporter.ts";
-import {
-  codecThreads,
-  keyForReading,
-  requireImage,
-  tablesByEntry,
-} from "../image/command_support.ts";
-import { MANIFEST_FILE } from "../image/manifest.ts";
-import { sniffSource } from "../xbstream/detect.ts";
+import { openImageOrXbstream } from "./open_source.ts";
 import { printXbstreamListing } from "../xbstream/list.ts";
+import { reported } from "./run_report.ts";
+import { formatBytes } from "../progress/reporter.ts";
+import { MANIFEST_FILE, tablesByEntry } from "../core/manifest.ts";
 
 /** One listed entry. */
 interface Row {
@@ -37,22 +30,16 @@ export const listImageCommand: Command = {
     "line per entry: original size, stored size in the image, and the table it belongs to. " +
     "Every chunk is read and verified, none is decompressed.",
   options: ["backup-image", ...IMAGE_READ_OPTIONS],
-  async run({ options: o, report, signal, printJson }) {
-    const image = requireImage(o);
-    const key = await keyForReading(o, report);
-    const sniffed = await sniffSource(imageBytes(image));
-    if (sniffed.xbstream) {
+  run: reported("list-image", async (ctx, rep) => {
+    const o = ctx.options;
+    const image = o.backupImage!;
+    const img = await openImageOrXbstream(ctx, { mode: "check" });
+    if (img.kind === "xbstream") {
       const write = (t: string) => void process.stdout.write(t);
-      const out = { json: !!o.json, printJson, write, error: (m: string) => report.error(m) };
-      return await printXbstreamListing(sniffed.bytes, imageName(image), out, signal);
+      const error = (m: string) => ctx.report.error(m);
+      const out = { json: !!o.json, printJson: ctx.printJson, write, error };
+      return await printXbstreamListing(img.bytes, img.name, out, ctx.signal);
     }
-    const img = await openImage(sniffed.bytes, {
-      key,
-      threads: codecThreads(o),
-      name: imageName(image),
-      mode: "check",
-      signal,
-    });
     const rows: Row[] = [];
     try {
       const tables = tablesByEntry(img.manifest);
@@ -83,13 +70,10 @@ export const listImageCommand: Command = {
       entries: rows,
       totals: img.end,
     };
-    if (o.json) {
-      printJson(summary);
-      return 0;
-    }
+    if (o.json) return rep.finish("ok", summary);
     const out: string[] = [];
     out.push(
-      `image: ${imageName(image)} (${summary.encrypted ? "encrypted" : "not encrypted"}, ` +
+      `image: ${img.name} (${summary.encrypted ? "encrypted" : "not encrypted"}, ` +
         `chunks of ${formatBytes(summary.chunkSize)})`,
     );
     out.push(`created: ${m.createdAt} by ${m.tool?.name} ${m.tool?.version}`);
@@ -119,6 +103,6 @@ export const listImageCommand: Command = {
       );
     }
     process.stdout.write(out.join("\n") + "\n");
-    return 0;
-  },
+    return rep.finish("ok", summary);
+  }),
 };

@@ -350,6 +350,39 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   },
 ];
 
+// Option groups: the only place lists of option names are kept.
+
+/** Options every command accepts. */
+export const COMMON_OPTIONS = [
+  "help",
+  "version",
+  "show-progress",
+  "no-progress",
+  "json",
+  "verbose",
+  "threads",
+  "defaults-file",
+  "defaults-extra-file",
+  "no-defaults",
+];
+
+/** Connection options every server command accepts. */
+export const CONNECTION_OPTIONS = ["user", "password", "host", "port", "socket"];
+
+/** Options `backup` and `backup-to-image` share. */
+export const BACKUP_OPTIONS = [
+  ...CONNECTION_OPTIONS,
+  "datadir",
+  "include-tables",
+  "exclude-tables",
+  "default-character-set",
+  "lock-per-table",
+  "strict",
+  "skip-page-check",
+  "force",
+  "no-sync",
+];
+
 /** The options of every command that reads an image: compression is detected, a key opens it. */
 export const IMAGE_READ_OPTIONS = ["uncompress", "decrypt", "key-file", "key", "key-env"];
 

@@ -5,10 +5,13 @@
  * 3 when a file could not be read (and nothing was corrupt).
  */
 import fs from "node:fs";
-import { join } from "node:path";
 import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command, CommandContext } from "./command.ts";
+import { openImageOrXbstream } from "./open_source.ts";
+import { reported, type RunReport, type RunStatus } from "./run_report.ts";
 import { UsageError } from "../errors.ts";
+import { readManifest } from "../core/manifest_io.ts";
+import { type CompletenessReport, describeCompleteness } from "../core/completeness.ts";
 import { parseAlgorithm } from "../innodb/algorithm.ts";
 import {
   discoverBackupDir,
@@ -16,22 +19,15 @@ import {
   type Discovered,
   discoverPaths,
 } from "../innodb/discover.ts";
-import { errorReport, validateFiles } from "../innodb/validator.ts";
-import { validateEntries } from "../innodb/stream.ts";
-import { type FileReport, summarize, type ValidationReport } from "../innodb/report.ts";
-import { fileCrc32c, readManifest } from "../image/manifest_io.ts";
-import { type Manifest, MANIFEST_FILE } from "../image/manifest.ts";
-import { openImage } from "../image/reader.ts";
-import { keyForReading } from "../image/command_support.ts";
-import { imageBytes, imageName } from "../image/image_io.ts";
+import { validateFiles } from "../innodb/validator.ts";
+import { validationSink } from "../innodb/validate_sink.ts";
 import {
-  checkCompleteness,
-  type CompletenessReport,
-  describeCompleteness,
-  type SeenEntry,
-} from "../image/completeness.ts";
-import { walkFiles } from "../backupdir/walk.ts";
-import { sniffSource } from "../xbstream/detect.ts";
+  type FileReport,
+  notValidatedReport,
+  summarize,
+  type ValidationReport,
+} from "../innodb/report.ts";
+import { dirCompleteness } from "../backupdir/check.ts";
 import { validateXbstream } from "../xbstream/validate.ts";
 
 function shown(f: FileReport): string {
@@ -48,8 +44,8 @@ function listDir(dir: string, what: string): void {
   if (!st.isDirectory()) throw new UsageError(`${what} ${dir} is not a directory`);
 }
 
-/** Print the per-file lines, the summary, the JSON; return the exit code. */
-function render(ctx: CommandContext, run: ValidationReport): number {
+/** Print the per-file lines. */
+function renderFiles(ctx: CommandContext, run: ValidationReport): void {
   const { report, options } = ctx;
   report.endProgress();
   const others = run.files.filter((f) => f.status === "not-validated");
@@ -87,31 +83,30 @@ function render(ctx: CommandContext, run: ValidationReport): number {
       );
     }
   }
-  const t = run.totals;
-  report.info(
-    `validated ${t.validated} of ${t.files} files: ${t.pages} pages, ${t.corruptPages} corrupt pages` +
-      ` in ${t.corruptFiles} files, ${t.unreadableFiles} unreadable, ${t.notValidated} not InnoDB;` +
-      ` ${(t.bytes / 1e6).toFixed(1)} MB in ${t.seconds.toFixed(2)} s (${
-        t.mbPerSecond.toFixed(0)
-      } MB/s)`,
-  );
-  if (options.json) ctx.printJson(run);
-  if (t.corruptFiles > 0) return 1;
-  if (t.unreadableFiles > 0) return 3;
-  if (t.validated === 0) {
-    report.error("no InnoDB files found to validate");
-    return 3;
-  }
-  return 0;
 }
 
-function notValidated(names: string[]): FileReport[] {
-  return names.map((n) => {
-    const r = errorReport({ path: n, name: n }, "");
-    r.status = "not-validated";
-    delete r.error;
-    return r;
+/** The summary line, the document, and what is wrong after it; returns the exit code. */
+function finish(rep: RunReport, run: ValidationReport, problems: string[]): number {
+  const t = run.totals;
+  const status: RunStatus = t.corruptFiles > 0 || problems.length
+    ? "corrupt"
+    : t.unreadableFiles > 0 || t.validated === 0
+    ? "error"
+    : "ok";
+  const code = rep.finish(status, { ...run }, {
+    verb: "validated",
+    count: `${t.validated} of ${t.files}`,
+    noun: "files",
+    details: `${t.pages} pages, ${t.corruptPages} corrupt pages in ${t.corruptFiles} files, ` +
+      `${t.unreadableFiles} unreadable, ${t.notValidated} not InnoDB`,
+    bytes: t.bytes,
+    extra: `${t.mbPerSecond.toFixed(0)} MB/s`,
   });
+  if (t.validated === 0 && t.corruptFiles === 0 && t.unreadableFiles === 0) {
+    rep.report.error("no InnoDB files found to validate");
+  }
+  for (const p of problems) rep.report.error(p);
+  return code;
 }
 
 /** Files validated, the algorithm used, and the image's completeness verdict. */
@@ -125,36 +120,24 @@ interface ImageRun {
   extra?: Record<string, unknown>;
 }
 
-async function runImage(ctx: CommandContext, image: string): Promise<ImageRun> {
+async function runImage(ctx: CommandContext): Promise<ImageRun> {
   const o = ctx.options;
-  const key = await keyForReading(o, ctx.report);
-  const sniffed = await sniffSource(imageBytes(image));
-  if (sniffed.xbstream) return await runXbstream(ctx, sniffed.bytes, imageName(image));
-  const opened = await openImage(sniffed.bytes, {
-    key,
-    threads: Math.max(1, o.threads | 0),
-    name: imageName(image),
-    signal: ctx.signal,
-    // validateEntries copies each chunk into its page buffer before asking for the next.
-    recycle: true,
-  });
+  // validateEntries copies each chunk into its page buffer before asking for the next.
+  const source = await openImageOrXbstream(ctx, { recycle: true });
+  if (source.kind === "xbstream") return await runXbstream(ctx, source.bytes, source.name);
   try {
     const algo = parseAlgorithm(
-      o.innodbChecksumAlgorithm ?? opened.manifest.server?.checksumAlgorithm,
+      o.innodbChecksumAlgorithm ?? source.manifest.server?.checksumAlgorithm,
     );
-    const files = await validateEntries(opened.entries(), {
+    const r = await validationSink({
       algorithm: algo,
       threshold: o.pageCorruptThreshold,
       signal: ctx.signal,
       onProgress: (done) => ctx.report.progress({ label: "validate", done, unit: "bytes" }),
-    });
-    return {
-      files,
-      algorithmName: algo.name,
-      completeness: checkCompleteness(opened.manifest, opened.seen),
-    };
+    }).write(source);
+    return { ...r, algorithmName: algo.name };
   } finally {
-    await opened.close();
+    await source.close();
   }
 }
 
@@ -184,25 +167,7 @@ async function runXbstream(
   };
 }
 
-/**
- * A backup directory against its manifest: every regular file (the manifest
- * aside) with its size and CRC-32C, compared with the listed entries.
- */
-async function dirCompleteness(dir: string, manifest: Manifest): Promise<CompletenessReport> {
-  const found = await walkFiles(dir, { skip: (rel) => rel === MANIFEST_FILE });
-  const sizes = new Map(manifest.entries.map((e) => [e.path, e.size]));
-  const seen = new Map<string, SeenEntry>();
-  for (const f of found) {
-    // The CRC is only worth reading the file for when the size already agrees.
-    const crc32c = sizes.get(f.path) === f.size
-      ? await fileCrc32c(join(dir, ...f.path.split("/")))
-      : undefined;
-    seen.set(f.path, { size: f.size, crc32c });
-  }
-  return checkCompleteness(manifest, seen);
-}
-
-async function run(ctx: CommandContext): Promise<number> {
+const run = reported("validate", async (ctx, rep) => {
   const o = ctx.options;
   const sources = [o.backupDir, o.datadir, o.backupImage].filter((x) => x !== undefined).length +
     (ctx.args.length ? 1 : 0);
@@ -223,7 +188,7 @@ async function run(ctx: CommandContext): Promise<number> {
   let streamProblems: string[] = [];
   let extra: Record<string, unknown> | undefined;
   if (o.backupImage !== undefined) {
-    const r = await runImage(ctx, o.backupImage);
+    const r = await runImage(ctx);
     files = r.files;
     algoName = r.algorithmName;
     completeness = r.completeness;
@@ -253,17 +218,16 @@ async function run(ctx: CommandContext): Promise<number> {
       onProgress: (done, total) =>
         ctx.report.progress({ label: "validate", done, total, unit: "bytes" }),
     });
-    files = [...validated, ...notValidated(found.notValidated)];
+    files = [...validated, ...found.notValidated.map((n) => notValidatedReport({ name: n }))];
   }
   const seconds = (performance.now() - start) / 1000;
   const summary = summarize(parseAlgorithm(algoName).name, files, seconds);
   if (completeness) Object.assign(summary, { completeness });
   if (extra) Object.assign(summary, extra);
-  const code = render(ctx, summary);
+  renderFiles(ctx, summary);
   const problems = [...streamProblems, ...(completeness ? describeCompleteness(completeness) : [])];
-  for (const p of problems) ctx.report.error(p);
-  return problems.length ? 1 : code;
-}
+  return finish(rep, summary, problems);
+});
 
 /** The `validate` command. */
 export const validateCommand: Command = {

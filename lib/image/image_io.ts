@@ -7,8 +7,7 @@
 import { open, rm, stat } from "node:fs/promises";
 import { constants as fsConstants, read as fsRead, writeSync } from "node:fs";
 import { IbvaultError, IoError, UsageError } from "../errors.ts";
-import { readFileChunks } from "../backupdir/source.ts";
-import { PART_SUFFIX, writeAtomically, writeStream } from "../backupdir/sink.ts";
+import { PART_SUFFIX, readFileChunks, writeAtomically, writeStream } from "../core/files.ts";
 
 /** Read size for image files. */
 const IMAGE_READ = 4 << 20;

@@ -5,7 +5,7 @@
  * concatenated and skippable frames). Dictionary-ID frames are refused.
  */
 import { CorruptionError } from "../errors.ts";
-import { ByteReader } from "./byte_reader.ts";
+import { ByteReader } from "../core/byte_reader.ts";
 import { lz4CompressBlock, lz4DecompressBlock, lz4DecompressLinked, xxhash32 } from "./kernels.ts";
 import { Xxh32 } from "./xxh32.ts";
 

@@ -6,7 +6,7 @@
  */
 import { IoError } from "../errors.ts";
 import type { FileEntry } from "../entry.ts";
-import { type Manifest, MANIFEST_FILE } from "./manifest.ts";
+import { type Manifest, MANIFEST_FILE } from "../core/manifest.ts";
 import { CodecPool } from "./codec_pool.ts";
 import { deriveImageKeys } from "./derive.ts";
 import {
@@ -19,7 +19,8 @@ import {
   MIN_CHUNK_SIZE,
   RecordType,
 } from "./format.ts";
-import { checkEntryPath } from "./names.ts";
+import { checkEntryPath } from "../core/entry_path.ts";
+import { crcHex } from "../core/crc.ts";
 import { crc32cCombine } from "./kernels.ts";
 
 /** How an image is written. */
@@ -37,9 +38,6 @@ export interface ImageWriteOptions {
   onProgress?: (rawBytes: number) => void;
   signal?: AbortSignal;
 }
-
-/** Hex form of a CRC as manifests store it. */
-export const crcHex = (c: number) => (c >>> 0).toString(16).padStart(8, "0");
 
 /**
  * Produce the bytes of an image holding `manifest` then `entries`, in order.

@@ -14,7 +14,8 @@ import { describeSpace, type SpaceInfo, spaceInfoFromPage0 } from "./flags.ts";
 import { FIL_PAGE_LSN, UNIV_PAGE_SIZE_MAX, UNIV_ZIP_SIZE_MIN } from "./layout.ts";
 import { checkPages, emptyRange, type RangeResult } from "./page_range.ts";
 import type { FileReport } from "./report.ts";
-import { errorReport, finishReport, type ValidateInput } from "./validator.ts";
+import { finishReport, type ValidateInput } from "./validator.ts";
+import { errorReport, validReport } from "./report.ts";
 
 /** Settings shared by the feeds of one run. */
 export interface FeedOptions {
@@ -171,12 +172,7 @@ export class PageFeed {
         total,
       );
     }
-    const report = errorReport(this.input, "", total);
-    report.status = "valid";
-    delete report.error;
-    report.format = describeSpace(space);
-    report.pageSize = space.logicalSize;
-    report.physicalPageSize = space.physicalSize;
+    const report = validReport(this.input, total, describeSpace(space), space);
     if (total % space.physicalSize) report.truncatedBytes = total % space.physicalSize;
     return finishReport(report, this.#result, this.#threshold, this.#stopped);
   }

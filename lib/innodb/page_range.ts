@@ -9,28 +9,13 @@
  */
 import fs from "node:fs";
 import type { ChecksumAlgorithm } from "./algorithm.ts";
-import type { RangeTask } from "./pool_protocol.ts";
+import type { CorruptPage, RangeResult, RangeTask } from "./pool_protocol.ts";
+
+export type { CorruptPage, RangeResult };
 import type { PageBuffer } from "./checksum_kernels.ts";
 import { extentSize, type SpaceInfo } from "./flags.ts";
 import { F_CRC32, F_FULL_CRC32, F_ZERO, FLAVOURS, judgePage } from "./verdict.ts";
 import { PAGES_CRC32, PAGES_FULL_CRC32, PAGES_ZERO_ONLY } from "../kernels/pages.ts";
-
-/** One corrupt page and why. */
-export interface CorruptPage {
-  page: number;
-  reason: string;
-}
-
-/** What checking a range found. */
-export interface RangeResult {
-  /** Pages judged. */
-  pages: number;
-  /** Pages not judged (doublewrite buffer copies). */
-  skipped: number;
-  corrupt: CorruptPage[];
-  /** Count of valid pages per flavour, indexed like FLAVOURS. */
-  flavours: number[];
-}
 
 /** A fresh, empty result. */
 export function emptyRange(): RangeResult {

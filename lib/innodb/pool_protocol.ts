@@ -1,7 +1,23 @@
 /** Messages between the validation pool and its workers. */
 import type { ChecksumAlgorithm } from "./algorithm.ts";
 import type { SpaceInfo } from "./flags.ts";
-import type { RangeResult } from "./page_range.ts";
+
+/** One corrupt page and why. */
+export interface CorruptPage {
+  page: number;
+  reason: string;
+}
+
+/** What checking a range found. */
+export interface RangeResult {
+  /** Pages judged. */
+  pages: number;
+  /** Pages not judged (doublewrite buffer copies). */
+  skipped: number;
+  corrupt: CorruptPage[];
+  /** Count of valid pages per flavour, indexed like FLAVOURS. */
+  flavours: number[];
+}
 
 /** Check `length` bytes of `path` from `offset`, whose first page is `firstPage`. */
 export interface RangeTask {

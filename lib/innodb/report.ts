@@ -1,5 +1,6 @@
 /** The validation report: one record per file, and the totals of a run. */
 import type { CorruptPage } from "./page_range.ts";
+import type { SpaceInfo } from "./flags.ts";
 
 /** The outcome for one file. */
 export interface FileReport {
@@ -81,4 +82,51 @@ export function summarize(
       mbPerSecond: seconds > 0 ? bytes / 1e6 / seconds : 0,
     },
   };
+}
+
+/** What a report names: the file as shown, and the table it belongs to. */
+export interface ReportSubject {
+  name: string;
+  table?: string;
+}
+
+function blank(subject: ReportSubject, status: FileReport["status"], bytes: number): FileReport {
+  return {
+    name: subject.name,
+    table: subject.table,
+    status,
+    bytes,
+    pages: 0,
+    skippedPages: 0,
+    corruptPages: 0,
+    atLeast: false,
+    corrupt: [],
+    flavours: {},
+  };
+}
+
+/** A report for a file that could not be validated, and why. */
+export function errorReport(subject: ReportSubject, error: string, bytes = 0): FileReport {
+  const r = blank(subject, "error", bytes);
+  r.error = error;
+  return r;
+}
+
+/** A report for a file that is not an InnoDB tablespace (listed, not judged). */
+export function notValidatedReport(subject: ReportSubject, bytes = 0): FileReport {
+  return blank(subject, "not-validated", bytes);
+}
+
+/** A report for a tablespace of this format about to be judged (valid until pages say otherwise). */
+export function validReport(
+  subject: ReportSubject,
+  bytes: number,
+  format: string,
+  space: SpaceInfo,
+): FileReport {
+  const r = blank(subject, "valid", bytes);
+  r.format = format;
+  r.pageSize = space.logicalSize;
+  r.physicalPageSize = space.physicalSize;
+  return r;
 }

@@ -1,17 +1,16 @@
 /**
  * The stream front end of the validator: file entries (from an image or any
- * other source) arrive as chunks of bytes; pages are reassembled across chunk
- * boundaries into a page buffer and judged on the calling thread with the same
- * verdict code as the file engine.
+ * other source) are judged page by page with the shared {@link PageStream} on
+ * the calling thread, with the same verdict code as the file engine, and each
+ * becomes a {@link FileReport}.
  */
 import type { FileEntry } from "../entry.ts";
 import { type ChecksumAlgorithm, parseAlgorithm } from "./algorithm.ts";
-import { allocPageBuffer, type PageBuffer } from "./checksum_kernels.ts";
-import { describeSpace, type SpaceInfo, spaceInfoFromPage0 } from "./flags.ts";
-import { UNIV_ZIP_SIZE_MIN } from "./layout.ts";
-import { checkPages, emptyRange } from "./page_range.ts";
-import type { FileReport } from "./report.ts";
-import { errorReport, finishReport } from "./validator.ts";
+import type { PageBuffer } from "./checksum_kernels.ts";
+import { describeSpace } from "./flags.ts";
+import { PageStream, pageStreamBuffer } from "./page_stream.ts";
+import { errorReport, type FileReport, notValidatedReport, validReport } from "./report.ts";
+import { finishReport } from "./validator.ts";
 import { isInnodbName, tableNameOf } from "./discover.ts";
 
 /** Settings for {@link validateEntries}. */
@@ -23,8 +22,6 @@ export interface StreamOptions {
   /** Called after each chunk with the bytes consumed so far over all entries. */
   onProgress?: (done: number) => void;
 }
-
-const BLOCK = 1 << 20;
 
 /** Validate a stream of file entries; non-InnoDB entries are drained and listed as not validated. */
 export async function validateEntries(
@@ -40,82 +37,40 @@ export async function validateEntries(
     const base = entry.path.split("/").pop() ?? entry.path;
     const input = { path: entry.path, name: entry.path, table: tableNameOf(entry.path) };
     if (!isInnodbName(base)) {
-      for await (const chunk of entry.data) {
-        consumed += chunk.length;
-      }
-      const r = errorReport(input, "", entry.size);
-      r.status = "not-validated";
-      delete r.error;
-      reports.push(r);
+      for await (const chunk of entry.data) consumed += chunk.length;
+      reports.push(notValidatedReport(input, entry.size));
       continue;
     }
-    buf ??= allocPageBuffer(BLOCK, opts.kernels);
-    const result = emptyRange();
-    let space: SpaceInfo | undefined;
-    let fill = 0;
-    let nextPage = 0;
-    let total = 0;
-    let stopped = false;
-    let bad: string | undefined;
-    const flush = (final: boolean) => {
-      if (!space) return;
-      const ps = space.physicalSize;
-      const whole = Math.floor(fill / ps);
-      if (whole > 0 && !stopped) {
-        checkPages(buf!, 0, whole, nextPage, space, algo, threshold, result);
-        if (result.corrupt.length >= threshold) stopped = true;
-      }
-      nextPage += whole;
-      const rest = fill - whole * ps;
-      if (rest && !final) buf!.bytes.copyWithin(0, whole * ps, fill);
-      fill = rest;
-    };
+    buf ??= pageStreamBuffer(opts.kernels);
+    const pages = new PageStream(buf, algo, threshold);
     for await (const chunk of entry.data) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
-      total += chunk.length;
       consumed += chunk.length;
       opts.onProgress?.(consumed);
-      if (stopped || bad) continue;
-      let pos = 0;
-      while (pos < chunk.length) {
-        const n = Math.min(chunk.length - pos, buf.length - fill);
-        buf.bytes.set(chunk.subarray(pos, pos + n), fill);
-        fill += n;
-        pos += n;
-        if (!space && fill >= UNIV_ZIP_SIZE_MIN) {
-          try {
-            space = spaceInfoFromPage0(buf.bytes.subarray(0, fill));
-          } catch (err) {
-            bad = `page 0 has invalid tablespace flags: ${(err as Error).message}`;
-            break;
-          }
-        }
-        if (fill === buf.length) flush(false);
-      }
+      pages.push(chunk);
     }
-    if (bad) {
-      reports.push(errorReport(input, bad, total));
-      continue;
-    }
-    if (total === 0) {
-      reports.push(errorReport(input, "empty file (0 bytes): not an InnoDB tablespace", 0));
-      continue;
-    }
-    if (!space || total < space.physicalSize) {
-      reports.push(
-        errorReport(input, `file too small (${total} bytes): not an InnoDB tablespace`, total),
-      );
-      continue;
-    }
-    flush(true);
-    const report = errorReport(input, "", total);
-    report.status = "valid";
-    delete report.error;
-    report.format = describeSpace(space);
-    report.pageSize = space.logicalSize;
-    report.physicalPageSize = space.physicalSize;
-    if (total % space.physicalSize) report.truncatedBytes = total % space.physicalSize;
-    reports.push(finishReport(report, result, threshold, stopped));
+    reports.push(reportOf(input, pages, threshold));
   }
   return reports;
+}
+
+/** The report of one finished stream. */
+function reportOf(
+  input: { path: string; name: string; table?: string },
+  pages: PageStream,
+  threshold: number,
+): FileReport {
+  const total = pages.bytes;
+  if (pages.page0Error) {
+    return errorReport(input, `page 0 has invalid tablespace flags: ${pages.page0Error}`, total);
+  }
+  if (total === 0) return errorReport(input, "empty file (0 bytes): not an InnoDB tablespace", 0);
+  const space = pages.space;
+  if (!space || total < space.physicalSize) {
+    return errorReport(input, `file too small (${total} bytes): not an InnoDB tablespace`, total);
+  }
+  pages.finish();
+  const report = validReport(input, total, describeSpace(space), space);
+  if (total % space.physicalSize) report.truncatedBytes = total % space.physicalSize;
+  return finishReport(report, pages.result, threshold, pages.stopped);
 }

@@ -13,7 +13,7 @@ import { UNIV_PAGE_SIZE_MAX, UNIV_ZIP_SIZE_MIN } from "./layout.ts";
 import { emptyRange, mergeRange, type RangeResult } from "./page_range.ts";
 import { ValidatePool } from "./pool.ts";
 import type { RangeTask } from "./pool_protocol.ts";
-import type { FileReport } from "./report.ts";
+import { errorReport, type FileReport, validReport } from "./report.ts";
 import { FLAVOURS } from "./verdict.ts";
 
 /** A file to validate. */
@@ -52,23 +52,6 @@ interface Prepared {
   stopped: boolean;
 }
 
-/** A report for a file that could not be validated. */
-export function errorReport(input: ValidateInput, error: string, bytes = 0): FileReport {
-  return {
-    name: input.name,
-    table: input.table,
-    status: "error",
-    error,
-    bytes,
-    pages: 0,
-    skippedPages: 0,
-    corruptPages: 0,
-    atLeast: false,
-    corrupt: [],
-    flavours: {},
-  };
-}
-
 function prepare(input: ValidateInput): Prepared {
   const result = emptyRange();
   const fail = (msg: string, bytes = 0) => ({
@@ -102,12 +85,7 @@ function prepare(input: ValidateInput): Prepared {
     if (size < space.physicalSize) {
       return fail(`file too small (${size} bytes) for one ${space.physicalSize}-byte page`, size);
     }
-    const report = errorReport(input, "", size);
-    report.status = "valid";
-    delete report.error;
-    report.format = describeSpace(space);
-    report.pageSize = space.logicalSize;
-    report.physicalPageSize = space.physicalSize;
+    const report = validReport(input, size, describeSpace(space), space);
     const rest = size % space.physicalSize;
     if (rest) report.truncatedBytes = rest;
     return { input, report, space, result, stopped: false };

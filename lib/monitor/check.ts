@@ -9,9 +9,9 @@
 import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { type FoundBackup, readBackupDir, readImageFile, scanRoot } from "../catalog/scan.ts";
-import { MANIFEST_FILE } from "../image/manifest.ts";
-import { fileCrc32c } from "../image/manifest_io.ts";
-import { checkCompleteness, describeCompleteness, type SeenEntry } from "../image/completeness.ts";
+import { MANIFEST_FILE } from "../core/manifest.ts";
+import { fileCrc32c } from "../core/manifest_io.ts";
+import { checkCompleteness, describeCompleteness, type SeenEntry } from "../core/completeness.ts";
 import { openImage } from "../image/reader.ts";
 import { imageBytes } from "../image/image_io.ts";
 import { walkFiles } from "../backupdir/walk.ts";

@@ -6,7 +6,6 @@ import { stat } from "node:fs/promises";
 import { userInfo } from "node:os";
 import mysql from "mysql2/promise";
 import type { Connection, ConnectionOptions } from "mysql2/promise";
-import type { Options } from "../commands/options.ts";
 import { ServerError } from "../errors.ts";
 
 /** Where the local server's socket usually is, tried in order when no host, port or socket is given. */
@@ -16,8 +15,14 @@ export const DEFAULT_SOCKETS = [
   "/tmp/mysql.sock",
 ];
 
-/** The connection fields of {@link Options}. */
-export type ConnectOptions = Pick<Options, "user" | "password" | "host" | "port" | "socket">;
+/** Where and as whom to connect (the connection options of the command line). */
+export interface ConnectOptions {
+  user?: string;
+  password?: string;
+  host?: string;
+  port?: number;
+  socket?: string;
+}
 
 /** Where a connection goes: a Unix socket or a TCP host and port. */
 export type Endpoint = { socket: string } | { host: string; port: number };
@@ -137,4 +142,13 @@ export function connectError(
 
 function firstLine(text: string): string {
   return text.split("\n")[0].trim() || "unknown error";
+}
+
+/** Close a connection, ignoring errors (it may already be gone). */
+export async function endQuietly(conn: Connection): Promise<void> {
+  try {
+    await conn.end();
+  } catch {
+    conn.destroy();
+  }
 }

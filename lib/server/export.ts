@@ -1,30 +1,34 @@
 /**
- * The transportable-tablespace export source: `FLUSH TABLES t1, ..., tn FOR EXPORT`
- * on one connection, then the `.ibd` and `.cfg` of every table streamed out of the
- * data directory as {@link FileEntry} records, then `UNLOCK TABLES`. Any sink (a
- * backup directory, an image, stdout) consumes the entries. Tables are unlocked on
- * every path: the end of the entries, an SQL or I/O error, a consumer that stops
- * early, the abort signal, or {@link TtsExport.close}. A lost connection fails the
- * export (the server dropped the lock, so the copy may be inconsistent).
+ * The transportable-tablespace export, a {@link Source}: on a {@link LockSession},
+ * `FLUSH TABLES t1, ..., tn FOR EXPORT`, then the `.ibd` and `.cfg` of every
+ * table streamed out of the data directory as {@link FileEntry} records, then
+ * `UNLOCK TABLES`. Any sink (a backup directory, an image, stdout) consumes the
+ * entries. Tables are unlocked on every path: the end of the entries, an SQL or
+ * I/O error, a consumer that stops early, the abort signal, or
+ * {@link TtsExport.close}. A lost connection fails the export (the server dropped
+ * the lock, so the copy may be inconsistent).
  */
 import { open, stat } from "node:fs/promises";
 import type { Connection } from "mysql2/promise";
 import type { FileEntry } from "../entry.ts";
-import type { DatabaseRecord, EntryRecord, ServerFacts, TableRecord } from "../image/manifest.ts";
+import type { Source } from "../source.ts";
+import {
+  buildManifest,
+  type DatabaseRecord,
+  type Manifest,
+  type ServerFacts,
+  type TableRecord,
+} from "../core/manifest.ts";
+import type { SeenEntry } from "../core/completeness.ts";
+import { tableLabel } from "../core/label.ts";
+import { Crc32c } from "../core/crc.ts";
 import { encodeFilename } from "../names/filename.ts";
 import { quoteIdentifier, quoteTable } from "../names/quote.ts";
-import { crc32c } from "../kernels/mod.ts";
-import { CorruptionError, IoError, ServerError } from "../errors.ts";
-import type { ChecksumAlgorithm } from "../innodb/algorithm.ts";
-import { allocPageBuffer, type PageBuffer } from "../innodb/checksum_kernels.ts";
-import { type SpaceInfo, spaceInfoFromPage0 } from "../innodb/flags.ts";
-import { FSP_SPACE_FLAGS, UNIV_PAGE_SIZE_MAX } from "../innodb/layout.ts";
-import { checkPages, emptyRange } from "../innodb/page_range.ts";
+import { IoError, ServerError } from "../errors.ts";
+import type { PageCheck } from "../innodb/page_stream.ts";
 import { queryRows } from "./facts.ts";
 import { permissionError, type SelectedTable } from "./tables.ts";
-
-/** Wraps an entry so its pages are checked as its data flows (throws CorruptionError). */
-export type PageCheck = (entry: FileEntry) => FileEntry;
+import { type LockListener, LockSession, type LockStats } from "./lock_session.ts";
 
 /** How to run an export. */
 export interface ExportOptions {
@@ -40,44 +44,30 @@ export interface ExportOptions {
   signal?: AbortSignal;
   /** Page checker applied to every `.ibd` entry (none: pages are not checked). */
   checkPages?: PageCheck;
-  /** Compute each entry's CRC-32C into {@link TtsExport.records} (default true). */
+  /** Compute each entry's CRC-32C into {@link TtsExport.seen} (default true). */
   crc?: boolean;
   /** Bytes per read (default 1 MiB; a multiple of every page size). */
   chunkSize?: number;
+  /** What the manifest records as the options the backup was taken with. */
+  recordedOptions?: Record<string, unknown>;
   /** Called with the running count of bytes read and the entry path being read. */
   onProgress?: (bytes: number, path: string) => void;
   /** Called on each lock and unlock, with the tables concerned and the lock's duration. */
-  onLock?: (event: "locked" | "unlocked", tables: SelectedTable[], ms: number) => void;
-}
-
-/** How long tables were locked. */
-export interface LockStats {
-  /** Total milliseconds tables were locked (the sum over locks with --lock-per-table). */
-  totalMs: number;
-  /** The longest single lock. */
-  longestMs: number;
-  /** Number of FLUSH ... FOR EXPORT statements run. */
-  locks: number;
+  onLock?: LockListener;
 }
 
 /** A running export; see the module documentation. */
-export interface TtsExport {
+export interface TtsExport extends Source {
   /** The tables with their CREATE statements and file paths, known when the export opens. */
   readonly tables: TableRecord[];
   /** The databases of those tables with their CREATE statements. */
   readonly databases: DatabaseRecord[];
   /** Sum of the sizes of the files to copy, as known at open (exact when locked at open). */
   readonly totalBytes: number;
-  /** The files, in order; iterate once. Finishing the iteration unlocks the last tables. */
-  readonly entries: AsyncIterable<FileEntry>;
-  /** Size and CRC-32C of each entry fully read (with `crc`), in order. */
-  readonly records: EntryRecord[];
   /** True once every entry was read and every UNLOCK TABLES succeeded. */
   readonly completed: boolean;
   /** Lock durations so far. */
   lockStats(): LockStats;
-  /** Unlock if still locked and stop the entries; idempotent, never throws. */
-  close(): Promise<void>;
 }
 
 const DEFAULT_CHUNK = 1 << 20;
@@ -104,21 +94,9 @@ export async function showCreateDatabase(conn: Connection, db: string): Promise<
   return String(rows[0]?.["Create Database"] ?? "");
 }
 
-/** The `FLUSH TABLES ... FOR EXPORT` statement for these tables (same on both flavours). */
-export function flushForExportSql(tables: SelectedTable[]): string {
-  return `FLUSH TABLES ${tables.map((t) => quoteTable(t.database, t.name)).join(", ")} FOR EXPORT`;
-}
-
 /** Entry paths of a table's files: for each tablespace its `.ibd` then its `.cfg`. */
 export function tableEntryPaths(t: SelectedTable): string[] {
   return t.stems.flatMap((s) => [`${s}.ibd`, `${s}.cfg`]);
-}
-
-function describe(tables: SelectedTable[]): string {
-  const names = tables.map((t) => quoteTable(t.database, t.name));
-  return names.length <= 3
-    ? names.join(", ")
-    : `${names.slice(0, 3).join(", ")} and ${names.length - 3} more`;
 }
 
 /**
@@ -128,259 +106,208 @@ function describe(tables: SelectedTable[]): string {
  * {@link TtsExport.close} in a `finally`, whatever happens.
  */
 export async function openTtsExport(opts: ExportOptions): Promise<TtsExport> {
-  const { conn, facts } = opts;
-  const datadir = String(facts.datadir);
-  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
-  const wantCrc = opts.crc ?? true;
-  const stats: LockStats = { totalMs: 0, longestMs: 0, locks: 0 };
-  const records: EntryRecord[] = [];
-  let locked: SelectedTable[] = [];
-  let lockStart = 0;
-  let closed = false;
-  let flushing = false;
-  let completed = false;
-  let lost: Error | undefined;
-
-  const onLost = (err?: unknown) => {
-    lost ??= err instanceof Error ? err : new Error("connection closed");
-  };
-  conn.on("error", onLost);
-  conn.on("end", onLost);
-  const onAbort = () => void close();
-  opts.signal?.addEventListener("abort", onAbort, { once: true });
-
-  const check = () => {
-    opts.signal?.throwIfAborted();
-    if (lost && locked.length > 0) {
-      throw new ServerError(
-        `connection to the server lost while ${describe(locked)} were locked ` +
-          `(${lost.message}): the server released the lock, so the copy is not consistent`,
-      );
-    }
-    if (closed && !completed) throw new ServerError("export stopped: tables were unlocked");
-  };
-
-  /** After a failure while tables are locked: is the connection still there? */
-  const probe = async () => {
-    if (lost || locked.length === 0) return;
-    try {
-      await conn.query("DO 0");
-    } catch (err) {
-      onLost(err);
-    }
-  };
-
-  async function lock(tables: SelectedTable[]): Promise<void> {
-    check();
-    lockStart = performance.now();
-    locked = tables;
-    flushing = true;
-    try {
-      await queryRows(conn, flushForExportSql(tables));
-    } catch (err) {
-      locked = [];
-      throw err;
-    } finally {
-      flushing = false;
-    }
-    stats.locks++;
-    opts.onLock?.("locked", tables, 0);
-  }
-
-  async function unlock(): Promise<void> {
-    if (locked.length === 0) return;
-    const tables = locked;
-    try {
-      if (lost) throw lost;
-      await queryRows(conn, "UNLOCK TABLES");
-    } catch (err) {
-      locked = [];
-      throw new ServerError(
-        `UNLOCK TABLES failed for ${describe(tables)} (${(err as Error).message}): ` +
-          `the lock was lost before the copy ended, so the copy is not consistent`,
-        { cause: err },
-      );
-    }
-    locked = [];
-    const ms = performance.now() - lockStart;
-    stats.totalMs += ms;
-    stats.longestMs = Math.max(stats.longestMs, ms);
-    opts.onLock?.("unlocked", tables, ms);
-  }
-
-  async function close(): Promise<void> {
-    if (closed) return;
-    closed = true;
-    opts.signal?.removeEventListener("abort", onAbort);
-    try {
-      // Still waiting for the lock (e.g. behind a long transaction): an UNLOCK would
-      // queue behind the FLUSH, so drop the connection; the server releases all.
-      if (flushing) conn.destroy();
-      else await unlock();
-    } catch {
-      // closing after a failure: the error that led here is what the user sees
-    } finally {
-      conn.off("error", onLost);
-      conn.off("end", onLost);
-    }
-  }
-
-  const creates = new Map<SelectedTable, string>();
-  async function readCreates(tables: SelectedTable[]): Promise<void> {
-    for (const t of tables) creates.set(t, await showCreateTable(conn, t.database, t.name));
-  }
-
-  const sizes = new Map<string, number>();
-  async function statFiles(tables: SelectedTable[], withCfg: boolean): Promise<void> {
-    for (const t of tables) {
-      for (const p of withCfg ? tableEntryPaths(t) : t.stems.map((s) => `${s}.ibd`)) {
-        sizes.set(p, await fileSize(`${datadir}/${p}`, datadir));
-      }
-    }
-  }
-
-  let tables: TableRecord[] = [];
-  const databases: DatabaseRecord[] = [];
+  const session = new LockSession(opts.conn, opts.facts, {
+    signal: opts.signal,
+    onLock: opts.onLock,
+  });
+  const run = new ExportRun(session, opts);
   try {
-    if (!opts.lockPerTable && opts.tables.length > 0) await lock(opts.tables);
-    await readCreates(opts.tables);
+    await run.prepare();
+  } catch (err) {
+    await session.close();
+    // After an abort, what failed in its wake (a dropped FLUSH) is not the story.
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    throw err;
+  }
+  return run.source();
+}
+
+/** One export: what it read at open, and the entry generator. */
+class ExportRun {
+  readonly creates = new Map<SelectedTable, string>();
+  readonly sizes = new Map<string, number>();
+  readonly seen = new Map<string, SeenEntry>();
+  /** Entries handed out whose data was not read to the end. */
+  readonly unread = new Set<string>();
+  tables: TableRecord[] = [];
+  databases: DatabaseRecord[] = [];
+  completed = false;
+  bytes = 0;
+  readonly datadir: string;
+
+  constructor(readonly session: LockSession, readonly opts: ExportOptions) {
+    this.datadir = opts.facts.datadir;
+  }
+
+  /** Throw if the export must stop (abort, lost lock, closed before the end). */
+  check(): void {
+    this.session.check();
+    if (this.session.closed && !this.completed) {
+      throw new ServerError("export stopped: tables were unlocked");
+    }
+  }
+
+  /** Lock (unless per table), read CREATE statements and file sizes. */
+  async prepare(): Promise<void> {
+    const { opts, session } = this;
+    const conn = opts.conn;
+    if (!opts.lockPerTable && opts.tables.length > 0) await session.lock(opts.tables);
+    for (const t of opts.tables) {
+      this.creates.set(t, await showCreateTable(conn, t.database, t.name));
+    }
     for (const db of [...new Set(opts.tables.map((t) => t.database))]) {
-      databases.push({
+      this.databases.push({
         name: db,
         dir: encodeFilename(db),
         createStatement: await showCreateDatabase(conn, db),
       });
     }
-    await statFiles(opts.tables, !opts.lockPerTable);
-    tables = opts.tables.map((t) => {
+    await this.statFiles(opts.tables, !opts.lockPerTable);
+    this.tables = opts.tables.map((t) => {
       const rec: TableRecord = {
         database: t.database,
         name: t.name,
         engine: t.engine,
-        createStatement: creates.get(t)!,
+        createStatement: this.creates.get(t)!,
         files: tableEntryPaths(t),
       };
       if (t.rowFormat) rec.rowFormat = t.rowFormat;
       return rec;
     });
-    check();
-  } catch (err) {
-    await close();
-    // After an abort, what failed in its wake (a dropped FLUSH) is not the story.
-    if (opts.signal?.aborted) throw opts.signal.reason;
-    throw err;
+    this.check();
   }
 
-  let bytes = 0;
-  const readFile = (path: string, size: number) =>
-    streamFile(`${datadir}/${path}`, size, datadir, chunkSize, (chunk) => {
-      check();
-      bytes += chunk.length;
-      opts.onProgress?.(bytes, path);
-    });
+  async statFiles(tables: SelectedTable[], withCfg: boolean): Promise<void> {
+    for (const t of tables) {
+      for (const p of withCfg ? tableEntryPaths(t) : t.stems.map((s) => `${s}.ibd`)) {
+        this.sizes.set(p, await fileSize(`${this.datadir}/${p}`, this.datadir));
+      }
+    }
+  }
 
-  function entryOf(path: string, size: number): FileEntry {
-    let entry: FileEntry = { path, size, mode: 0o640, data: guarded(readFile(path, size)) };
-    if (path.endsWith(".ibd") && opts.checkPages) entry = opts.checkPages(entry);
-    const inner = entry.data;
-    unread.add(path);
+  /** The export as a source. */
+  source(): TtsExport {
+    const completed = () => this.completed;
+    const totalBytes = () => {
+      let n = 0;
+      for (const [p, s] of this.sizes) if (p.endsWith(".ibd")) n += s;
+      return n;
+    };
+    const manifest: Manifest = buildManifest({
+      server: this.opts.facts,
+      options: this.opts.recordedOptions ?? {},
+      databases: this.databases,
+      tables: this.tables,
+    });
     return {
-      ...entry,
-      data: (async function* () {
-        let crc = 0;
-        let n = 0;
-        for await (const chunk of inner) {
-          if (wantCrc) crc = crc32c(chunk, crc);
-          n += chunk.length;
-          yield chunk;
-        }
-        unread.delete(path);
-        if (wantCrc) {
-          records.push({ path, size: n, crc32c: (crc >>> 0).toString(16).padStart(8, "0") });
-        }
-      })(),
+      name: `the server's data directory ${this.datadir}`,
+      manifest,
+      tables: this.tables,
+      databases: this.databases,
+      seen: this.seen,
+      get totalBytes() {
+        return totalBytes();
+      },
+      entries: () => this.generate(),
+      get completed() {
+        return completed();
+      },
+      lockStats: () => this.session.stats(),
+      close: () => this.session.close(),
     };
   }
 
-  /** Entries handed out whose data was not read to the end. */
-  const unread = new Set<string>();
-  const allRead = () => {
-    if (unread.size > 0) {
-      throw new IoError(`the backup stopped before ${[...unread][0]} was read to the end`);
+  /** Every entry, table by table, locking per table when asked; unlocks at the end. */
+  async *generate(): AsyncGenerator<FileEntry> {
+    const { opts, session } = this;
+    try {
+      if (opts.lockPerTable) {
+        for (const t of opts.tables) {
+          await session.lock([t]);
+          const now = await showCreateTable(opts.conn, t.database, t.name);
+          if (now !== this.creates.get(t)) {
+            throw new ServerError(
+              `${tableLabel(t.database, t.name)} was altered during the backup; run it again`,
+            );
+          }
+          await this.statFiles([t], true);
+          yield* this.tableEntries(t);
+          this.allRead();
+          await session.unlock();
+        }
+      } else {
+        for (const t of opts.tables) yield* this.tableEntries(t);
+        this.allRead();
+        await session.unlock();
+      }
+      this.completed = true;
+    } catch (err) {
+      if (err instanceof IoError) {
+        await session.probe();
+        this.check();
+      }
+      throw err;
+    } finally {
+      await session.close();
     }
-  };
+  }
 
-  async function* tableEntries(t: SelectedTable): AsyncGenerator<FileEntry> {
+  allRead(): void {
+    this.check();
+    if (this.unread.size > 0) {
+      throw new IoError(`the backup stopped before ${[...this.unread][0]} was read to the end`);
+    }
+  }
+
+  async *tableEntries(t: SelectedTable): AsyncGenerator<FileEntry> {
     for (const path of tableEntryPaths(t)) {
-      check();
-      yield entryOf(path, sizes.get(path)!);
+      this.check();
+      yield this.entryOf(path, this.sizes.get(path)!);
     }
   }
 
   /** The data of an entry; a failure is first checked against a lost connection. */
-  async function* guarded(data: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  async *guarded(data: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     try {
       yield* data;
     } catch (err) {
       if (err instanceof IoError) {
-        await probe();
-        check();
+        await this.session.probe();
+        this.check();
       }
       throw err;
     }
   }
 
-  async function* generate(): AsyncGenerator<FileEntry> {
-    try {
-      if (opts.lockPerTable) {
-        for (const t of opts.tables) {
-          await lock([t]);
-          const now = await showCreateTable(conn, t.database, t.name);
-          if (now !== creates.get(t)) {
-            throw new ServerError(
-              `${quoteTable(t.database, t.name)} was altered during the backup; run it again`,
-            );
-          }
-          await statFiles([t], true);
-          yield* tableEntries(t);
-          check();
-          allRead();
-          await unlock();
+  entryOf(path: string, size: number): FileEntry {
+    const { opts } = this;
+    const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
+    const file = streamFile(`${this.datadir}/${path}`, size, this.datadir, chunkSize, (chunk) => {
+      this.check();
+      this.bytes += chunk.length;
+      opts.onProgress?.(this.bytes, path);
+    });
+    let entry: FileEntry = { path, size, mode: 0o640, data: this.guarded(file) };
+    if (path.endsWith(".ibd") && opts.checkPages) entry = opts.checkPages(entry);
+    const inner = entry.data;
+    const wantCrc = opts.crc ?? true;
+    this.unread.add(path);
+    const { unread, seen } = this;
+    return {
+      ...entry,
+      data: (async function* () {
+        const crc = new Crc32c();
+        let n = 0;
+        for await (const chunk of inner) {
+          if (wantCrc) crc.update(chunk);
+          n += chunk.length;
+          yield chunk;
         }
-      } else {
-        for (const t of opts.tables) yield* tableEntries(t);
-        check();
-        allRead();
-        await unlock();
-      }
-      completed = true;
-    } catch (err) {
-      if (err instanceof IoError) {
-        await probe();
-        check();
-      }
-      throw err;
-    } finally {
-      await close();
-    }
+        unread.delete(path);
+        if (wantCrc) seen.set(path, { size: n, crc32c: crc.hex() });
+      })(),
+    };
   }
-
-  return {
-    tables,
-    databases,
-    get totalBytes() {
-      let n = 0;
-      for (const [p, s] of sizes) if (p.endsWith(".ibd")) n += s;
-      return n;
-    },
-    entries: { [Symbol.asyncIterator]: () => generate() },
-    records,
-    get completed() {
-      return completed;
-    },
-    lockStats: () => ({ ...stats }),
-    close,
-  };
 }
 
 /** Size of a data directory file, or an IoError that says what is wrong with it. */
@@ -462,81 +389,4 @@ export async function* streamFile(
   } finally {
     await fh.close().catch(() => {});
   }
-}
-
-/** Settings of {@link pageChecker}. */
-export interface PageCheckOptions {
-  /** How classic pages are judged (from the server's innodb_checksum_algorithm). */
-  algorithm: ChecksumAlgorithm;
-  /** Stop at this many corrupt pages in one file (the error lists them). Default 1. */
-  threshold?: number;
-  /** Human table name per entry path, for messages. */
-  describe?: (path: string) => string;
-}
-
-/**
- * A {@link PageCheck} that judges every page of an `.ibd` stream as it passes
- * (page size and format from page 0), with the validator's page verdicts. A
- * corrupt page, or a file that is not a whole number of pages, is a
- * CorruptionError naming the file, the table and the page. One instance checks
- * one entry at a time (it owns one page buffer).
- */
-export function pageChecker(opts: PageCheckOptions): PageCheck {
-  const threshold = Math.max(1, opts.threshold ?? 1);
-  let buf: PageBuffer | undefined;
-  return (entry) => ({
-    ...entry,
-    data: (async function* () {
-      const cap = DEFAULT_CHUNK + UNIV_PAGE_SIZE_MAX;
-      buf ??= allocPageBuffer(cap);
-      const where = opts.describe ? `${entry.path} (${opts.describe(entry.path)})` : entry.path;
-      let space: SpaceInfo | undefined;
-      let fill = 0;
-      let pageNo = 0;
-      const result = emptyRange();
-      const judge = () => {
-        if (!space) {
-          if (fill < FSP_SPACE_FLAGS + 4) return;
-          try {
-            space = spaceInfoFromPage0(buf!.bytes.subarray(0, fill));
-          } catch (err) {
-            throw new CorruptionError(`${where}: page 0: ${(err as Error).message}`);
-          }
-        }
-        const size = space.physicalSize;
-        const count = Math.floor(fill / size);
-        if (count === 0) return;
-        checkPages(buf!, 0, count, pageNo, space, opts.algorithm, threshold, result);
-        if (result.corrupt.length >= threshold) {
-          const pages = result.corrupt.map((c) => `page ${c.page}: ${c.reason}`).join("; ");
-          throw new CorruptionError(`${where}: corrupt page in the source: ${pages}`);
-        }
-        pageNo += count;
-        const used = count * size;
-        buf!.bytes.copyWithin(0, used, fill);
-        fill -= used;
-      };
-      for await (const chunk of entry.data) {
-        let i = 0;
-        while (i < chunk.length) {
-          const take = Math.min(cap - fill, chunk.length - i);
-          buf.bytes.set(chunk.subarray(i, i + take), fill);
-          fill += take;
-          i += take;
-          judge();
-        }
-        yield chunk;
-      }
-      if (result.corrupt.length > 0) {
-        const pages = result.corrupt.map((c) => `page ${c.page}: ${c.reason}`).join("; ");
-        throw new CorruptionError(`${where}: corrupt page in the source: ${pages}`);
-      }
-      if (fill > 0) {
-        throw new CorruptionError(
-          `${where}: size is not a whole number of ${space?.physicalSize ?? "?"}-byte pages ` +
-            `(${fill} bytes left after page ${pageNo - 1})`,
-        );
-      }
-    })(),
-  });
 }

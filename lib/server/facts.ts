@@ -6,9 +6,9 @@
  * never branch on the flavour themselves.
  */
 import type { Connection } from "mysql2/promise";
-import type { ServerFacts } from "../image/manifest.ts";
+import type { ServerFacts } from "../core/manifest.ts";
 import { encodeFilename } from "../names/filename.ts";
-import { ServerError } from "../errors.ts";
+import { ConnectionLost, ServerError } from "../errors.ts";
 
 /** The server flavours ibvault knows. */
 export type Flavor = ServerFacts["flavor"];
@@ -24,10 +24,19 @@ export async function queryRows<T>(
     return rows as T[];
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    throw new ServerError(`${msg} (in: ${sql.length > 200 ? sql.slice(0, 200) + "..." : sql})`, {
-      cause: err,
-    });
+    const text = `${msg} (in: ${sql.length > 200 ? sql.slice(0, 200) + "..." : sql})`;
+    throw isConnectionLoss(err)
+      ? new ConnectionLost(text, { cause: err })
+      : new ServerError(text, { cause: err });
   }
+}
+
+/**
+ * True when a driver error means the connection is gone: mysql2 marks those
+ * `fatal` (lost, reset, closed, killed); a ConnectionLost already says so.
+ */
+export function isConnectionLoss(err: unknown): boolean {
+  return err instanceof ConnectionLost || (err as { fatal?: boolean })?.fatal === true;
 }
 
 /** The flavour a `SELECT VERSION()` string belongs to. */

@@ -8,10 +8,10 @@
  */
 import { chmod, chown, link, lstat, rename, stat, unlink } from "node:fs/promises";
 import type { Connection } from "mysql2/promise";
-import type { DatabaseRecord } from "../image/manifest.ts";
+import type { DatabaseRecord } from "../core/manifest.ts";
 import { quoteIdentifier, quoteTable, scanQualifiedName } from "../names/quote.ts";
-import { IoError, ServerError } from "../errors.ts";
-import { queryRows } from "./facts.ts";
+import { ConnectionLost, IoError, ServerError } from "../errors.ts";
+import { isConnectionLoss, queryRows } from "./facts.ts";
 import { fulltextIndexes, isFulltextImportWarning, rebuildFulltextIndexes } from "./fulltext.ts";
 
 const CREATE_TABLE_HEAD = /^\s*CREATE\s+TABLE\s+/i;
@@ -283,6 +283,7 @@ export async function importTable(req: ImportRequest): Promise<ImportResult> {
     const message = `${name}: ${step} failed: ${why}` +
       (left.length ? `; cleanup could not undo: ${left.join("; ")}` : "; nothing was left behind");
     if (err instanceof IoError) throw new IoError(message, { cause: err });
+    if (isConnectionLoss(err)) throw new ConnectionLost(message, { cause: err });
     throw new ServerError(message, { cause: err });
   }
 }

@@ -8,19 +8,16 @@
  */
 import type { Connection } from "mysql2/promise";
 import { stat } from "node:fs/promises";
-import type { DatabaseRecord, Manifest, ServerFacts, TableRecord } from "../image/manifest.ts";
+import type { DatabaseRecord, Manifest, ServerFacts, TableRecord } from "../core/manifest.ts";
 import { compileTableFilter } from "../names/filter.ts";
 import { encodeFilename } from "../names/filename.ts";
 import { quoteIdentifier, quoteTable } from "../names/quote.ts";
 import type { Rename } from "../names/rename.ts";
 import { ServerError, UsageError } from "../errors.ts";
-import { queryRows } from "./facts.ts";
+import { label, type TableName } from "../core/label.ts";
 
-/** A database and table name. */
-export interface TableName {
-  database: string;
-  name: string;
-}
+export type { TableName };
+import { queryRows } from "./facts.ts";
 
 /** One file of a table: where it is in the backup and where it goes. */
 export interface PlannedFile {
@@ -81,11 +78,6 @@ export interface TargetState {
   tables: { database: string; name: string; note?: string }[];
   /** Target file paths (relative to the data directory) that already exist. */
   files: string[];
-}
-
-/** `` `db`.`tbl` `` for messages. */
-export function label(t: TableName): string {
-  return quoteTable(t.database, t.name);
 }
 
 function exprs(req: SelectionRequest): string {
@@ -295,7 +287,7 @@ export function planRestore(inputs: PlanInputs): RestorePlan {
       }
     }
     let rowFormat: string | undefined;
-    const targetDefault = String(facts.innodbDefaultRowFormat ?? "").toLowerCase();
+    const targetDefault = (facts.innodbDefaultRowFormat ?? "").toLowerCase();
     const recorded = (t.rowFormat ?? "").toLowerCase();
     const explicit = /\bROW_FORMAT\s*=/i.test(t.createStatement);
     if (!explicit && recorded && targetDefault && recorded !== targetDefault) {
@@ -381,7 +373,7 @@ export async function readTargetState(
     tables.push({ ...t, note: await tableNote(conn, t) });
   }
   const files: string[] = [];
-  const datadir = String(facts.datadir ?? "");
+  const datadir = facts.datadir;
   for (const s of selected) {
     const planned = targetFiles(s, facts);
     if (typeof planned === "string" || !datadir) continue;

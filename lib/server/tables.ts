@@ -8,7 +8,7 @@
 import { access, constants, stat } from "node:fs/promises";
 import process from "node:process";
 import type { Connection } from "mysql2/promise";
-import type { ServerFacts } from "../image/manifest.ts";
+import type { ServerFacts } from "../core/manifest.ts";
 import type { TableFilter } from "../names/filter.ts";
 import { IoError } from "../errors.ts";
 import {

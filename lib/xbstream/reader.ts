@@ -10,8 +10,8 @@
  * reading goes on; a broken structure (bad magic, truncation) stops it.
  */
 import { crc32 } from "node:zlib";
-import { ByteReader } from "../image/byte_reader.ts";
-import { entryPathProblem } from "../image/names.ts";
+import { ByteReader } from "../core/byte_reader.ts";
+import { entryPathProblem } from "../core/entry_path.ts";
 import {
   chunkTypeName,
   isXbstreamMagic,

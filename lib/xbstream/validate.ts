@@ -24,7 +24,7 @@ import { allocPageBuffer, type PageBuffer } from "../innodb/checksum_kernels.ts"
 import { isInnodbName } from "../innodb/discover.ts";
 import { FEED_BUFFER_BYTES, PageFeed } from "../innodb/page_feed.ts";
 import type { FileReport } from "../innodb/report.ts";
-import { errorReport } from "../innodb/validator.ts";
+import { errorReport, notValidatedReport } from "../innodb/report.ts";
 import { readXbstream, type XbFile, type XbSummary } from "./reader.ts";
 import { streamTableOf } from "./list.ts";
 
@@ -201,14 +201,9 @@ export async function validateXbstream(
       files.push(t.report);
       continue;
     }
-    const r = errorReport(
-      { path: file.path, name: file.path, table: streamTableOf(file.path) },
-      "",
+    files.push(
+      notValidatedReport({ name: file.path, table: streamTableOf(file.path) }, file.size),
     );
-    r.status = "not-validated";
-    r.bytes = file.size;
-    delete r.error;
-    files.push(r);
     if (t.kind === "qp") {
       notVerified.push(`${file.path} (QuickLZ, mariadb-backup --compress)`);
     } else if (t.kind === "xbcrypt") {

@@ -1,10 +1,10 @@
 /**
  * Completeness of a backup against its manifest: which entries are missing,
  * truncated (or of another size), altered (same size, other CRC-32C) or
- * unexpected (present but not listed), by name. Used by image reading,
+ * unexpected (present but not listed), by name. Used by the directory sink,
  * `validate --backup-image` and `validate --backup-dir`.
  */
-import type { Manifest } from "./manifest.ts";
+import { isStreamed, type Manifest } from "./manifest.ts";
 
 /** What was found for one entry: its size and, when computed, its CRC-32C (8 hex digits). */
 export interface SeenEntry {
@@ -24,25 +24,15 @@ export interface CompletenessReport {
 }
 
 /**
- * True when the manifest lists no entries because it was written before them:
- * `backup-to-image` streams the export, so its manifest (the image's first
- * record) has an empty entry list, and the image's own ENTRY records, END record
- * and per-chunk checks are what prove it whole.
- */
-export function manifestIsStreamed(manifest: Manifest): boolean {
-  return manifest.entries.length === 0;
-}
-
-/**
  * Compare what was seen (path → size/CRC) with what the manifest lists. A
- * streamed manifest (empty entry list, see {@link manifestIsStreamed}) lists
+ * streamed manifest (empty entry list, see {@link isStreamed}) lists
  * nothing to compare against: nothing is reported unexpected.
  */
 export function checkCompleteness(
   manifest: Manifest,
   seen: ReadonlyMap<string, SeenEntry>,
 ): CompletenessReport {
-  const streamed = manifestIsStreamed(manifest);
+  const streamed = isStreamed(manifest);
   const listed = new Map(manifest.entries.map((e) => [e.path, e]));
   const missing: string[] = [], altered: string[] = [], unexpected: string[] = [];
   const truncated: CompletenessReport["truncated"] = [];

@@ -35,3 +35,9 @@ export function checkEntryPath(path: string, where: string): string {
   }
   return path;
 }
+
+/** True when `path` is `prefix` itself or lies under it (`db` selects `db/t.ibd`). */
+export function isUnder(path: string, prefix: string): boolean {
+  const p = prefix.replace(/\/$/, "");
+  return path === p || path.startsWith(p + "/");
+}

@@ -1,12 +1,11 @@
 /**
- * What the image commands share: checking the codec options, getting the key
- * for writing or reading, and naming the table an entry belongs to.
+ * What the image commands take from the options: checking the codec options,
+ * the key for writing or reading, the image argument, the codec threads.
  */
-import type { Options } from "../commands/options.ts";
+import type { Options } from "./options.ts";
 import type { Reporter } from "../progress/reporter.ts";
 import { UsageError } from "../errors.ts";
-import { loadKey } from "./key.ts";
-import type { Manifest } from "./manifest.ts";
+import { loadKey } from "../image/key.ts";
 
 /** The key to encrypt with (undefined: plain image), after checking the options agree. */
 export async function keyForWriting(o: Options, report: Reporter): Promise<Uint8Array | undefined> {
@@ -43,14 +42,4 @@ export function requireImage(o: Options): string {
 /** Worker threads for the codec: the --threads value (at least 1). */
 export function codecThreads(o: Options): number {
   return Math.max(1, o.threads | 0);
-}
-
-/** Map entry path → "`db`.`table`" (Unicode names) from the manifest's table records. */
-export function tablesByEntry(m: Manifest): Map<string, string> {
-  const q = (s: string) => "`" + s.replaceAll("`", "``") + "`";
-  const out = new Map<string, string>();
-  for (const t of m.tables ?? []) {
-    for (const f of t.files ?? []) out.set(f, `${q(t.database)}.${q(t.name)}`);
-  }
-  return out;
 }

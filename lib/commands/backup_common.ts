@@ -1,0 +1,202 @@
+/**
+ * What `backup` and `backup-to-image` share: connecting and selecting the
+ * tables (reporting skips), opening the export source with the command's page
+ * checks, progress and lock log, the options a manifest records, the help
+ * paragraphs, and the end-of-run report.
+ */
+import type { Connection } from "mysql2/promise";
+import type { CommandContext } from "./command.ts";
+import type { Options } from "./options.ts";
+import type { SelectionSpec } from "./selection.ts";
+import type { RunReport } from "./run_report.ts";
+import { IoError, UsageError } from "../errors.ts";
+import type { ServerFacts } from "../core/manifest.ts";
+import { tableLabel } from "../core/label.ts";
+import { parseAlgorithm } from "../innodb/algorithm.ts";
+import { pageChecker } from "../innodb/page_stream.ts";
+import { connect, endQuietly } from "../server/connection.ts";
+import { readServerFacts } from "../server/facts.ts";
+import { selectTables, type TableSelection } from "../server/tables.ts";
+import { openTtsExport, type TtsExport } from "../server/export.ts";
+
+/** Help paragraphs `backup` and `backup-to-image` share. */
+export const BACKUP_HELP = `
+Tables are chosen by name from the server (information_schema): --include-tables
+and --exclude-tables match db.tbl in four forms (db.tbl, \`db\`.tbl, db.\`tbl\`,
+\`db\`.\`tbl\`). Only InnoDB tables with a tablespace of their own can be taken;
+others (other engines, views, tables in the system or a general tablespace) are
+listed with the reason and skipped, or fail the run with --strict. A partitioned
+table is taken with all its partitions or skipped whole.
+
+All selected tables are locked at once with FLUSH TABLES ... FOR EXPORT, so the
+backup is consistent across them; writes to other tables go on. Their .ibd and
+.cfg files are read from the data directory (ibvault must run on the database host
+as a user who can read it; --datadir if the server sees it under another path),
+every page checksummed as it is copied (--skip-page-check to not), then UNLOCK
+TABLES. --lock-per-table locks, copies and unlocks one table at a time: shorter
+locks, but the tables are no longer consistent with each other.`;
+
+/** A selected, connected backup ready to export. */
+export interface BackupPlan {
+  conn: Connection;
+  facts: ServerFacts;
+  selection: TableSelection;
+}
+
+/** Why nothing matches: the expressions as given, and whether matches had to be skipped. */
+function nothingSelected(spec: SelectionSpec, skipped: number): UsageError {
+  const exprs = [
+    spec.include !== undefined ? `--include-tables=${JSON.stringify(spec.include)}` : "",
+    spec.exclude !== undefined ? `--exclude-tables=${JSON.stringify(spec.exclude)}` : "",
+  ].filter(Boolean).join(" ") || "(no --include-tables: all tables)";
+  const why = skipped > 0 ? `: the ${skipped} table(s) it matched cannot be backed up` : "";
+  return new UsageError(`no table to back up matches ${exprs}${why}`);
+}
+
+/**
+ * Connect, read the server facts and select the tables, reporting skips. Throws
+ * UsageError when the selection is empty (naming the expressions) or, with
+ * `--strict`, when a table had to be skipped. The caller ends `conn`.
+ */
+export async function planBackup(ctx: CommandContext, spec: SelectionSpec): Promise<BackupPlan> {
+  const o = ctx.options;
+  const conn = await connect(o);
+  try {
+    const facts = await readServerFacts(conn, { datadir: o.datadir });
+    const selection = await selectTables(conn, facts, spec.filter, spec.include !== undefined);
+    const skipped = selection.skipped.map((s) => `${tableLabel(s.database, s.name)} (${s.reason})`);
+    for (const s of selection.skipped) {
+      ctx.report.warn(`skipping ${tableLabel(s.database, s.name)}: ${s.reason}`);
+    }
+    if (skipped.length > 0 && o.strict) {
+      throw new UsageError(
+        `--strict: ${skipped.length} selected table(s) cannot be backed up: ${skipped.join(", ")}`,
+      );
+    }
+    if (selection.tables.length === 0) throw nothingSelected(spec, skipped.length);
+    return { conn, facts, selection };
+  } catch (err) {
+    await endQuietly(conn);
+    throw err;
+  }
+}
+
+/** The options a manifest records: what shaped the backup, never keys or passwords. */
+export function recordedOptions(o: Options): Record<string, unknown> {
+  const r: Record<string, unknown> = {
+    lockPerTable: o.lockPerTable,
+    skipPageCheck: o.skipPageCheck,
+    compress: o.compress,
+    encrypt: o.encrypt,
+  };
+  if (o.includeTables !== undefined) r.includeTables = o.includeTables;
+  if (o.excludeTables !== undefined) r.excludeTables = o.excludeTables;
+  return r;
+}
+
+/** Open the export of a plan with the command's options: page checks, progress, lock log. */
+export async function openExport(
+  ctx: CommandContext,
+  plan: BackupPlan,
+  extra: { crc?: boolean } = {},
+): Promise<TtsExport> {
+  const o = ctx.options;
+  const names = new Map<string, string>();
+  const ordinal = new Map<string, number>();
+  plan.selection.tables.forEach((t, i) => {
+    for (const path of t.stems.flatMap((s) => [`${s}.ibd`, `${s}.cfg`])) {
+      names.set(path, tableLabel(t.database, t.name));
+      ordinal.set(path, i + 1);
+    }
+  });
+  const count = plan.selection.tables.length;
+  let total = 0;
+  const source = await openTtsExport({
+    conn: plan.conn,
+    facts: plan.facts,
+    tables: plan.selection.tables,
+    lockPerTable: o.lockPerTable,
+    signal: ctx.signal,
+    crc: extra.crc,
+    recordedOptions: recordedOptions(o),
+    checkPages: o.skipPageCheck ? undefined : pageChecker({
+      algorithm: parseAlgorithm(plan.facts.checksumAlgorithm),
+      describe: (p) => names.get(p) ?? p,
+    }),
+    onProgress: (bytes, path) =>
+      ctx.report.progress({
+        label: `table ${ordinal.get(path) ?? "?"}/${count} ${names.get(path) ?? ""}`.trimEnd(),
+        done: bytes,
+        total: total || undefined,
+        unit: "bytes",
+      }),
+    onLock: (event, tables, ms) => {
+      const what = tables.length === 1
+        ? tableLabel(tables[0].database, tables[0].name)
+        : `${tables.length} tables`;
+      if (event === "locked") ctx.report.info(`locked ${what} (FLUSH TABLES ... FOR EXPORT)`);
+      else ctx.report.info(`unlocked ${what} after ${(ms / 1000).toFixed(3)} s`);
+    },
+  });
+  total = source.totalBytes;
+  return source;
+}
+
+/**
+ * Run a backup: plan, open the export, hand it to `write` (which pipes it into
+ * a sink and returns the bytes written), then report. The export and the
+ * connection are closed on every path.
+ */
+export async function runBackupInto(
+  ctx: CommandContext,
+  rep: RunReport,
+  spec: SelectionSpec,
+  destination: string,
+  write: (source: TtsExport) => Promise<number>,
+  extra: { crc?: boolean } = {},
+): Promise<number> {
+  const plan = await planBackup(ctx, spec);
+  let source: TtsExport | undefined;
+  try {
+    source = await openExport(ctx, plan, extra);
+    const bytes = await write(source);
+    if (!source.completed) throw new IoError("the export stopped before every file was copied");
+    return finishBackup(ctx, rep, plan, source, destination, bytes);
+  } finally {
+    await source?.close();
+    await endQuietly(plan.conn);
+  }
+}
+
+/** Print the backup's summary line and document. */
+function finishBackup(
+  ctx: CommandContext,
+  rep: RunReport,
+  plan: BackupPlan,
+  source: TtsExport,
+  destination: string,
+  bytes: number,
+): number {
+  const lock = source.lockStats();
+  const lockSeconds = lock.totalMs / 1000;
+  const longest = lock.longestMs / 1000;
+  return rep.finish("ok", {
+    tables: plan.selection.tables.length,
+    skipped: plan.selection.skipped.map((s) => ({
+      table: tableLabel(s.database, s.name),
+      reason: s.reason,
+    })),
+    bytes,
+    lockSeconds,
+    longestLockSeconds: longest,
+    destination,
+  }, {
+    verb: "backed up",
+    count: plan.selection.tables.length,
+    noun: "table(s)",
+    bytes,
+    destination,
+    extra: `tables locked ${lockSeconds.toFixed(3)} s` +
+      (ctx.options.lockPerTable ? ` in all, longest ${longest.toFixed(3)} s` : ""),
+  });
+}

@@ -1,0 +1,87 @@
+/**
+ * The one way commands open what they read: `--backup-dir` as a directory
+ * source, `--backup-image` (a file, or `-` for stdin) as an image source with
+ * the key and threads of the options.
+ */
+import type { CommandContext } from "./command.ts";
+import { codecThreads, keyForReading, requireImage } from "./image_options.ts";
+import { UsageError } from "../errors.ts";
+import type { DecodeMode } from "../image/chunk_codec.ts";
+import { type ImageSource, openImageSource } from "../image/source.ts";
+import { imageBytes, imageName } from "../image/image_io.ts";
+import { sniffSource } from "../xbstream/detect.ts";
+import { type DirSource, openDirSource } from "../backupdir/source.ts";
+
+/** How the source is read. */
+export interface OpenSourceOptions {
+  /** Image decoding: "full" (default), "keep-compressed" (LZ4 frames), "check" (verify only). */
+  mode?: DecodeMode;
+  /** The consumer is done with each chunk when it asks for the next (an image may reuse it). */
+  recycle?: boolean;
+  /** A directory without a manifest: refused ("required", default) or imaged as plain files. */
+  manifest?: "required" | "build";
+}
+
+/** A source opened from the options. */
+export type OpenedSource = DirSource | ImageSource;
+
+/** Open the image of `--backup-image` (required). */
+export async function openImageOption(
+  ctx: CommandContext,
+  opts: OpenSourceOptions = {},
+): Promise<ImageSource> {
+  const o = ctx.options;
+  const image = requireImage(o);
+  const key = await keyForReading(o, ctx.report);
+  return await openImageSource(image, {
+    key,
+    threads: codecThreads(o),
+    mode: opts.mode,
+    recycle: opts.recycle,
+    signal: ctx.signal,
+  });
+}
+
+/** Open `--backup-dir` or `--backup-image` for `command` (exactly one must be given). */
+export async function openSource(
+  ctx: CommandContext,
+  command: string,
+  opts: OpenSourceOptions = {},
+): Promise<OpenedSource> {
+  const o = ctx.options;
+  if (!o.backupDir === !o.backupImage) {
+    throw new UsageError(`${command} needs one of --backup-dir=DIR or --backup-image=FILE|-`);
+  }
+  if (o.backupImage) return await openImageOption(ctx, opts);
+  return await openDirSource(o.backupDir!, {
+    manifest: opts.manifest ?? "required",
+    onOther: (rel) => ctx.report.warn(`${rel}: not a regular file, left out`),
+  });
+}
+
+/** Another tool's stream given as `--backup-image` (mariadb-backup/xtrabackup xbstream). */
+export interface XbstreamInput {
+  kind: "xbstream";
+  name: string;
+  /** The stream's bytes from the start. */
+  bytes: AsyncIterable<Uint8Array>;
+}
+
+/** Open `--backup-image` (required): an ibvault image as a source, or an xbstream's bytes. */
+export async function openImageOrXbstream(
+  ctx: CommandContext,
+  opts: OpenSourceOptions = {},
+): Promise<ImageSource | XbstreamInput> {
+  const o = ctx.options;
+  const image = requireImage(o);
+  const key = await keyForReading(o, ctx.report);
+  const sniffed = await sniffSource(imageBytes(image));
+  if (sniffed.xbstream) return { kind: "xbstream", name: imageName(image), bytes: sniffed.bytes };
+  return await openImageSource(image, {
+    key,
+    threads: codecThreads(o),
+    mode: opts.mode,
+    recycle: opts.recycle,
+    signal: ctx.signal,
+  }, sniffed.bytes);
+}

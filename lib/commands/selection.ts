@@ -1,0 +1,36 @@
+/**
+ * The table selection of the command line: --include-tables, --exclude-tables
+ * and --rename, decoded from --default-character-set and checked before
+ * anything is touched.
+ */
+import type { Options } from "./options.ts";
+import { compileTableFilter, type TableFilter } from "../names/filter.ts";
+import { decodeArgument } from "../names/charset.ts";
+import { parseRenames, type Rename } from "../names/rename.ts";
+
+/** The table selection of the command line: the filter and the expressions as decoded. */
+export interface SelectionSpec {
+  filter: TableFilter;
+  include?: string;
+  exclude?: string;
+}
+
+/**
+ * Decode (--default-character-set) and compile --include-tables/--exclude-tables;
+ * an invalid expression is a UsageError quoting it. Runs before anything is touched.
+ */
+export function selectionSpec(o: Options): SelectionSpec {
+  const cs = o.defaultCharacterSet;
+  const include = o.includeTables === undefined
+    ? undefined
+    : decodeArgument(o.includeTables, cs, "--include-tables");
+  const exclude = o.excludeTables === undefined
+    ? undefined
+    : decodeArgument(o.excludeTables, cs, "--exclude-tables");
+  return { filter: compileTableFilter({ include, exclude }), include, exclude };
+}
+
+/** The --rename options, decoded and parsed (UsageError naming a bad one). */
+export function renamesOf(o: Options): Rename[] {
+  return parseRenames(o.rename.map((r) => decodeArgument(r, o.defaultCharacterSet, "--rename")));
+}

@@ -1,0 +1,148 @@
+/**
+ * The manifest: what a backup holds, and the one place a manifest is built. The
+ * same JSON document sits in a backup directory (`ibvault_manifest.json`, written
+ * last, so its presence means the backup is complete) and inside an image (as its
+ * first record).
+ */
+import { VERSION } from "../version.ts";
+import { tableLabel } from "./label.ts";
+
+/** File name of the manifest inside a backup directory (and of an image's first entry). */
+export const MANIFEST_FILE = "ibvault_manifest.json";
+
+/** Facts about the server a backup was taken from (or a restore goes to). */
+export interface ServerFacts {
+  flavor: "mariadb" | "mysql";
+  /** `SELECT VERSION()`, e.g. `10.11.6-MariaDB-0+deb12u1`. */
+  version: string;
+  /** `version_comment`, when read from the server. */
+  versionComment?: string;
+  /** innodb_page_size in bytes. */
+  pageSize: number;
+  /** innodb_checksum_algorithm as the server reports it (crc32, full_crc32, strict_crc32, ...). */
+  checksumAlgorithm: string;
+  lowerCaseTableNames: number;
+  /** The data directory (without a trailing slash), as the server or --datadir says. */
+  datadir: string;
+  /** innodb_file_per_table, when read from the server. */
+  innodbFilePerTable?: boolean;
+  /** innodb_default_row_format in lower case (`dynamic`), when read from the server. */
+  innodbDefaultRowFormat?: string;
+}
+
+/** A database of the backup, with what recreates it. */
+export interface DatabaseRecord {
+  /** Unicode name. */
+  name: string;
+  /** Filename-encoded directory name. */
+  dir: string;
+  /** `SHOW CREATE DATABASE` output. */
+  createStatement: string;
+}
+
+/** A table of the backup. */
+export interface TableRecord {
+  database: string;
+  name: string;
+  engine: string;
+  rowFormat?: string;
+  /** `SHOW CREATE TABLE` output. */
+  createStatement: string;
+  /** Entry paths of its files (`.ibd`, `.cfg`, partitions), relative to the backup root. */
+  files: string[];
+}
+
+/** One file of the backup with what proves it whole. */
+export interface EntryRecord {
+  path: string;
+  size: number;
+  /** CRC-32C of the whole content, 8 lowercase hex digits. */
+  crc32c: string;
+}
+
+/** The manifest document. */
+export interface Manifest {
+  format: "ibvault-manifest";
+  version: 1;
+  tool: { name: "ibvault"; version: string };
+  createdAt: string;
+  /** Absent for a directory imaged as plain files. */
+  server?: ServerFacts;
+  /** Options the backup was taken with (never keys or passwords). */
+  options: Record<string, unknown>;
+  databases: DatabaseRecord[];
+  tables: TableRecord[];
+  entries: EntryRecord[];
+}
+
+/** What a manifest says beyond the fixed fields (format, version, tool, time). */
+export interface ManifestContent {
+  server?: ServerFacts;
+  options: Record<string, unknown>;
+  databases?: DatabaseRecord[];
+  tables?: TableRecord[];
+  /** Empty for a streamed manifest (written before its entries, see {@link isStreamed}). */
+  entries?: EntryRecord[];
+}
+
+/** Build a manifest (created now, by this ibvault): the only place one is made. */
+export function buildManifest(content: ManifestContent): Manifest {
+  const m: Manifest = {
+    format: "ibvault-manifest",
+    version: 1,
+    tool: { name: "ibvault", version: VERSION },
+    createdAt: new Date().toISOString(),
+    options: content.options,
+    databases: content.databases ?? [],
+    tables: content.tables ?? [],
+    entries: content.entries ?? [],
+  };
+  return content.server ? withServer(m, content.server) : m;
+}
+
+/** `m` with the server facts placed after `createdAt`, as manifests always show them. */
+function withServer(m: Manifest, server: ServerFacts): Manifest {
+  const { format, version, tool, createdAt, ...rest } = m;
+  return { format, version, tool, createdAt, server, ...rest };
+}
+
+/**
+ * True when the manifest lists no entries because it was written before them:
+ * a backup streamed into an image writes its manifest (the image's first record)
+ * with an empty entry list, and the image's own entry records, end record and
+ * per-chunk checks are what prove it whole.
+ */
+export function isStreamed(manifest: Manifest): boolean {
+  return manifest.entries.length === 0;
+}
+
+/** The manifest with `entries` listed (a streamed manifest completed by what was read). */
+export function withEntries(manifest: Manifest, entries: EntryRecord[]): Manifest {
+  return { ...manifest, entries };
+}
+
+/** The manifest as the bytes written to a file or an image. */
+export function encodeManifest(manifest: Manifest): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(manifest, null, 1) + "\n");
+}
+
+/**
+ * Parse manifest text; throws a plain Error saying why when it is not an ibvault
+ * manifest (callers add where it came from and the error kind).
+ */
+export function parseManifest(text: string): Manifest {
+  const m = JSON.parse(text) as Manifest;
+  if (m?.format !== "ibvault-manifest" || !Array.isArray(m.entries)) {
+    throw new Error("not an ibvault manifest");
+  }
+  return m;
+}
+
+/** Map entry path → table label (`` `db`.`tbl` ``) from the manifest's table records. */
+export function tablesByEntry(m: Manifest): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const t of m.tables ?? []) {
+    for (const f of t.files ?? []) out.set(f, tableLabel(t.database, t.name));
+  }
+  return out;
+}

@@ -1,0 +1,44 @@
+/**
+ * A backup directory's manifest file (`ibvault_manifest.json`): reading it,
+ * writing it atomically (the last file of a backup), and the CRC-32C of a file
+ * as manifests record it.
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { CorruptionError, IoError } from "../errors.ts";
+import { encodeManifest, type Manifest, MANIFEST_FILE, parseManifest } from "./manifest.ts";
+import { Crc32c } from "./crc.ts";
+import { once, readFileChunks, syncDirectory, writeAtomically } from "./files.ts";
+
+/** The manifest of backup directory `dir`, or undefined when it has none. */
+export async function readManifest(dir: string): Promise<Manifest | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, MANIFEST_FILE), "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new IoError(`cannot read ${join(dir, MANIFEST_FILE)}: ${(e as Error).message}`);
+  }
+  try {
+    return parseManifest(text);
+  } catch (e) {
+    throw new CorruptionError(`${join(dir, MANIFEST_FILE)} is unreadable: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Write `manifest` into `dir` (temporary name, flushed unless `sync` is false,
+ * then renamed); with `sync` the directory's own name is flushed too, since the
+ * manifest completes it.
+ */
+export async function writeManifest(dir: string, manifest: Manifest, sync = true): Promise<void> {
+  await writeAtomically(join(dir, MANIFEST_FILE), once(encodeManifest(manifest)), 0o640, sync);
+  if (sync) await syncDirectory(dirname(resolve(dir)));
+}
+
+/** CRC-32C of a file, 8 hex digits. */
+export async function fileCrc32c(file: string): Promise<string> {
+  const c = new Crc32c();
+  for await (const b of readFileChunks(file, 1 << 20, undefined, true)) c.update(b);
+  return c.hex();
+}
