@@ -22,6 +22,7 @@ import {
 import { checkEntryPath } from "../core/entry_path.ts";
 import { crcHex } from "../core/crc.ts";
 import { crc32cCombine } from "./kernels.ts";
+import { once } from "../core/files.ts";
 
 /** How an image is written. */
 export interface ImageWriteOptions {
@@ -39,6 +40,121 @@ export interface ImageWriteOptions {
   signal?: AbortSignal;
 }
 
+/** A record being encoded, in submission order; a `done` item marks the end of an entry. */
+type Item = { p: Promise<{ data: Uint8Array; rawCrc: number }>; len: number } | {
+  done: { path: string; size: number };
+};
+
+/** Encodes records through the codec pool and yields them in order, bounded in flight. */
+class RecordEncoder {
+  readonly queue: Item[] = [];
+  pending = 0;
+  /** Records already written, handed back to the workers to build later records in. */
+  readonly written: ArrayBuffer[] = [];
+  readonly end: EndInfo = { entries: 0, chunks: 0, rawBytes: 0, storedBytes: 0 };
+  entryCrc = 0;
+  readonly maxInFlight: number;
+
+  constructor(
+    readonly pool: CodecPool,
+    readonly opts: ImageWriteOptions,
+    readonly chunkSize: number,
+  ) {
+    this.maxInFlight = Math.max(4, pool.threads * 3);
+  }
+
+  submit(type: number, entry: number, chunk: number, data: Uint8Array): void {
+    const len = type === RecordType.DATA ? data.length : -1;
+    const out = this.pool.threads > 0 && type === RecordType.DATA ? this.written.pop() : undefined;
+    const p = this.pool.encode({ type, entry, chunk }, data, out);
+    p.catch(() => {}); // surfaced when awaited in order
+    this.queue.push({ p, len });
+    this.pending++;
+  }
+
+  /** Yield the encoded records at the head of the queue (all of them with `all`). */
+  async *drain(all: boolean): AsyncGenerator<Uint8Array> {
+    const { queue, pool } = this;
+    while (queue.length > 0 && (all || this.pending > this.maxInFlight || "done" in queue[0])) {
+      const item = queue.shift()!;
+      if ("done" in item) {
+        this.opts.onEntry?.(item.done.path, item.done.size, crcHex(this.entryCrc));
+        continue;
+      }
+      this.pending--;
+      const r = await item.p;
+      if (item.len === -1) this.entryCrc = 0;
+      else this.entryCrc = crc32cCombine(this.entryCrc, r.rawCrc, item.len);
+      this.end.storedBytes += r.data.length;
+      yield r.data;
+      // The consumer is done with it once it asks for more.
+      if (pool.threads > 0 && item.len > 0 && this.written.length < 4) {
+        this.written.push(r.data.buffer as ArrayBuffer);
+      }
+    }
+  }
+
+  /** One entry: an ENTRY record then its DATA chunks. */
+  async *entry(index: number, e: FileEntry): AsyncGenerator<Uint8Array> {
+    const { chunkSize, end, opts, pool } = this;
+    checkEntryPath(e.path, "entry");
+    const payload = encodeEntryPayload({ path: e.path, size: e.size, mode: e.mode ?? 0o640 });
+    this.submit(RecordType.ENTRY, index, 0, payload);
+    let chunk = 0, total = 0;
+    // Chunk buffers come back from the workers once encoded and are refilled.
+    const fresh = () => new Uint8Array(pool.buffers.take(chunkSize));
+    let buf = fresh(), fill = 0;
+    const emit = (data: Uint8Array) => {
+      this.submit(RecordType.DATA, index, chunk++, data);
+      end.chunks++;
+    };
+    for await (const piece of e.data) {
+      opts.signal?.throwIfAborted();
+      total += piece.length;
+      if (total > e.size) {
+        throw new IoError(`${e.path}: grew while being read (expected ${e.size} bytes)`);
+      }
+      let i = 0;
+      while (i < piece.length) {
+        const take = Math.min(chunkSize - fill, piece.length - i);
+        buf.set(piece.subarray(i, i + take), fill);
+        fill += take;
+        i += take;
+        if (fill === chunkSize) {
+          emit(buf);
+          buf = fresh();
+          fill = 0;
+          yield* this.drain(false);
+        }
+      }
+      opts.onProgress?.(end.rawBytes + total);
+    }
+    // A view from offset 0: its whole buffer travels (and comes back), no copy.
+    if (fill > 0) emit(buf.subarray(0, fill));
+    if (total !== e.size) {
+      throw new IoError(`${e.path}: shrank while being read (${total} of ${e.size} bytes)`);
+    }
+    end.rawBytes += total;
+    end.entries++;
+    this.queue.push({ done: { path: e.path, size: total } });
+    yield* this.drain(false);
+  }
+}
+
+/** The image header (with the key check when encrypting) and the codec keys. */
+async function imageHeader(chunkSize: number, key?: Uint8Array) {
+  const encrypted = key !== undefined;
+  const salt = encrypted ? crypto.getRandomValues(new Uint8Array(32)) : undefined;
+  const header = encodeImageHeader({ encrypted, chunkSize, salt });
+  if (!encrypted) return { header };
+  const k = await deriveImageKeys(key!, salt!, header.subarray(0, 16));
+  return {
+    header: encodeImageHeader({ encrypted, chunkSize, salt, keyCheck: k.check }),
+    enc: k.enc,
+    mac: k.mac,
+  };
+}
+
 /**
  * Produce the bytes of an image holding `manifest` then `entries`, in order.
  * Each yielded buffer is valid only until the next one is asked for (buffers are
@@ -53,122 +169,19 @@ export async function* writeImage(
   if (chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
     throw new RangeError(`chunk size ${chunkSize} out of range`);
   }
-  const encrypted = opts.key !== undefined;
-  const salt = encrypted ? crypto.getRandomValues(new Uint8Array(32)) : undefined;
-  let header = encodeImageHeader({ encrypted, chunkSize, salt });
-  let enc: Uint8Array | undefined, mac: Uint8Array | undefined;
-  if (encrypted) {
-    const k = await deriveImageKeys(opts.key!, salt!, header.subarray(0, 16));
-    header = encodeImageHeader({ encrypted, chunkSize, salt, keyCheck: k.check });
-    enc = k.enc;
-    mac = k.mac;
-  }
+  const { header, enc, mac } = await imageHeader(chunkSize, opts.key);
   const pool = new CodecPool(opts.threads, { compress: opts.compress, enc, mac });
-  const maxInFlight = Math.max(4, pool.threads * 3);
-  // Records in submission order; a `done` item marks the end of an entry.
-  type Item = { p: Promise<{ data: Uint8Array; rawCrc: number }>; len: number } | {
-    done: { path: string; size: number };
-  };
-  const queue: Item[] = [];
-  let pending = 0;
-  // Records already written, handed back to the workers to build later records in.
-  const written: ArrayBuffer[] = [];
-  const end: EndInfo = { entries: 0, chunks: 0, rawBytes: 0, storedBytes: 0 };
-  let entryCrc = 0;
+  const w = new RecordEncoder(pool, opts, chunkSize);
   try {
     yield header;
-    const submit = (type: number, entry: number, chunk: number, data: Uint8Array) => {
-      const len = type === RecordType.DATA ? data.length : -1;
-      const out = pool.threads > 0 && type === RecordType.DATA ? written.pop() : undefined;
-      const p = pool.encode({ type, entry, chunk }, data, out);
-      p.catch(() => {}); // surfaced when awaited in order
-      queue.push({ p, len });
-      pending++;
-    };
-    const drain = async function* (all: boolean): AsyncGenerator<Uint8Array> {
-      while (queue.length > 0 && (all || pending > maxInFlight || "done" in queue[0])) {
-        const item = queue.shift()!;
-        if ("done" in item) {
-          opts.onEntry?.(item.done.path, item.done.size, crcHex(entryCrc));
-          continue;
-        }
-        pending--;
-        const r = await item.p;
-        if (item.len === -1) entryCrc = 0;
-        else entryCrc = crc32cCombine(entryCrc, r.rawCrc, item.len);
-        end.storedBytes += r.data.length;
-        yield r.data;
-        // The consumer is done with it once it asks for more.
-        if (pool.threads > 0 && item.len > 0 && written.length < 4) {
-          written.push(r.data.buffer as ArrayBuffer);
-        }
-      }
-    };
-    // One entry: an ENTRY record then its DATA chunks.
-    const writeEntry = async function* (
-      index: number,
-      e: FileEntry,
-    ): AsyncGenerator<Uint8Array> {
-      checkEntryPath(e.path, "entry");
-      submit(
-        RecordType.ENTRY,
-        index,
-        0,
-        encodeEntryPayload({ path: e.path, size: e.size, mode: e.mode ?? 0o640 }),
-      );
-      let chunk = 0, total = 0;
-      // Chunk buffers come back from the workers once encoded and are refilled.
-      const fresh = () => new Uint8Array(pool.buffers.take(chunkSize));
-      let buf = fresh(), fill = 0;
-      const emit = (data: Uint8Array) => {
-        submit(RecordType.DATA, index, chunk++, data);
-        end.chunks++;
-      };
-      for await (const piece of e.data) {
-        opts.signal?.throwIfAborted();
-        total += piece.length;
-        if (total > e.size) {
-          throw new IoError(`${e.path}: grew while being read (expected ${e.size} bytes)`);
-        }
-        let i = 0;
-        while (i < piece.length) {
-          const take = Math.min(chunkSize - fill, piece.length - i);
-          buf.set(piece.subarray(i, i + take), fill);
-          fill += take;
-          i += take;
-          if (fill === chunkSize) {
-            emit(buf);
-            buf = fresh();
-            fill = 0;
-            yield* drain(false);
-          }
-        }
-        opts.onProgress?.(end.rawBytes + total);
-      }
-      // A view from offset 0: its whole buffer travels (and comes back), no copy.
-      if (fill > 0) emit(buf.subarray(0, fill));
-      if (total !== e.size) {
-        throw new IoError(`${e.path}: shrank while being read (${total} of ${e.size} bytes)`);
-      }
-      end.rawBytes += total;
-      end.entries++;
-      queue.push({ done: { path: e.path, size: total } });
-      yield* drain(false);
-    };
     const json = new TextEncoder().encode(JSON.stringify(manifest, null, 1));
-    yield* writeEntry(0, { path: MANIFEST_FILE, size: json.length, mode: 0o640, data: once(json) });
+    yield* w.entry(0, { path: MANIFEST_FILE, size: json.length, mode: 0o640, data: once(json) });
     let index = 1;
-    for await (const e of entries) {
-      yield* writeEntry(index++, e);
-    }
-    yield* drain(true);
-    submit(RecordType.END, index, 0, encodeEndPayload(end));
-    yield* drain(true);
+    for await (const e of entries) yield* w.entry(index++, e);
+    yield* w.drain(true);
+    w.submit(RecordType.END, index, 0, encodeEndPayload(w.end));
+    yield* w.drain(true);
   } finally {
     await pool.close();
   }
-}
-
-async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield b;
 }

@@ -204,6 +204,144 @@ export interface PlanInputs {
   force: boolean;
 }
 
+/** What planning found: problems stop the restore, warnings do not. */
+interface Findings {
+  problems: string[];
+  warnings: string[];
+}
+
+/** The backup's server against the target server: flavour, version, page size. */
+function checkServers(src: ServerFacts | undefined, facts: ServerFacts, f: Findings): void {
+  if (!src) {
+    f.problems.push("the backup records no server facts: it was not taken from a server");
+    return;
+  }
+  if (src.flavor !== facts.flavor) {
+    f.problems.push(
+      `the backup comes from ${src.flavor} ${src.version} and the server is ${facts.flavor} ` +
+        `${facts.version}: their tablespace formats are not interchangeable`,
+    );
+  } else if (majorMinor(src.version) !== majorMinor(facts.version)) {
+    f.warnings.push(
+      `the backup comes from ${src.version} and the server is ${facts.version}: ` +
+        "importing across versions depends on the server accepting the format",
+    );
+  }
+  if (Number(src.pageSize) !== Number(facts.pageSize)) {
+    f.problems.push(
+      `the backup has innodb_page_size ${src.pageSize} and the server ${facts.pageSize}: ` +
+        "InnoDB imports only tablespaces of its own page size",
+    );
+  }
+}
+
+/** The files of a table that can be imported here, or undefined (with the problem noted). */
+function importableFiles(
+  s: SelectedRestore,
+  what: string,
+  facts: ServerFacts,
+  f: Findings,
+): PlannedFile[] | undefined {
+  const t = s.source;
+  if (t.engine.toLowerCase() !== "innodb") {
+    f.problems.push(`${what}: engine ${t.engine}, only InnoDB tables can be imported`);
+    return undefined;
+  }
+  const files = targetFiles(s, facts);
+  if (typeof files === "string") {
+    f.problems.push(`${what}: ${files}`);
+    return undefined;
+  }
+  const ibds = files.filter((x) => x.kind === "ibd");
+  if (ibds.length === 0) {
+    f.problems.push(`${what}: the backup has no .ibd file for it`);
+    return undefined;
+  }
+  if (ibds.some((x) => x.entry.includes("#")) && facts.flavor === "mariadb") {
+    f.problems.push(
+      `${what}: partitioned; MariaDB cannot DISCARD/IMPORT the tablespaces of a ` +
+        "partitioned table (restore it elsewhere and use ALTER TABLE ... EXCHANGE PARTITION)",
+    );
+    return undefined;
+  }
+  return files;
+}
+
+/** True when a tablespace has no `.cfg` (a problem, or with `force` a warning). */
+function missingCfg(files: PlannedFile[], what: string, force: boolean, f: Findings): boolean {
+  const withoutCfg = files.some((x) =>
+    x.kind === "ibd" && !files.some((g) => g.target === x.target.replace(/\.ibd$/, ".cfg"))
+  );
+  if (!withoutCfg) return false;
+  if (force) {
+    f.warnings.push(`${what}: no .cfg in the backup; importing without schema verification`);
+  } else {
+    f.problems.push(
+      `${what}: the backup has no .cfg file for it; --force imports it without the ` +
+        "schema verification the .cfg allows",
+    );
+  }
+  return true;
+}
+
+/**
+ * The ROW_FORMAT to set after CREATE TABLE when the recorded one is implicit and
+ * the target's default differs (with `force`; a problem without).
+ */
+function rowFormatFor(
+  t: TableRecord,
+  what: string,
+  facts: ServerFacts,
+  force: boolean,
+  f: Findings,
+): string | undefined {
+  const targetDefault = (facts.innodbDefaultRowFormat ?? "").toLowerCase();
+  const recorded = (t.rowFormat ?? "").toLowerCase();
+  const explicit = /\bROW_FORMAT\s*=/i.test(t.createStatement);
+  if (explicit || !recorded || !targetDefault || recorded === targetDefault) return undefined;
+  if (!force) {
+    f.problems.push(
+      `${what}: row format ${recorded} but the server would create it as ${targetDefault} ` +
+        `(innodb_default_row_format); --force creates it with ROW_FORMAT=${recorded.toUpperCase()}`,
+    );
+    return undefined;
+  }
+  const rowFormat = recorded.toUpperCase();
+  f.warnings.push(
+    `${what}: created with ROW_FORMAT=${rowFormat} (the server's default is ${targetDefault})`,
+  );
+  return rowFormat;
+}
+
+/** The target table or one of its files exists: never overwritten. */
+function checkTargetFree(
+  s: SelectedRestore,
+  files: PlannedFile[],
+  state: TargetState,
+  facts: ServerFacts,
+  f: Findings,
+): void {
+  const key = nameKey(s.target.database, s.target.name, facts);
+  const existing = state.tables.find((t) => nameKey(t.database, t.name, facts) === key);
+  if (existing) {
+    f.problems.push(
+      `${label(s.target)} already exists on the server${
+        existing.note ? ` (${existing.note})` : ""
+      }; copy-back never overwrites: drop it or restore under another name with --rename`,
+    );
+    return;
+  }
+  const stems = new Set(files.map((x) => stemOf(x.target)));
+  for (const rel of new Set(state.files)) {
+    if (stems.has(stemOf(rel))) {
+      f.problems.push(
+        `${label(s.target)}: the file ${rel} already exists in the data directory ` +
+          "(left by an interrupted restore or a dropped table?); remove it first",
+      );
+    }
+  }
+}
+
 /**
  * Check the selection against the target server and build the plan. Every
  * problem is collected; if there is any, throws one ServerError (exit 3) listing
@@ -215,131 +353,42 @@ export interface PlanInputs {
  */
 export function planRestore(inputs: PlanInputs): RestorePlan {
   const { manifest, selected, facts, state, force } = inputs;
-  const problems: string[] = [];
-  const warnings: string[] = [];
-  const src = manifest.server;
-  if (!src) {
-    problems.push("the backup records no server facts: it was not taken from a server");
-  } else {
-    if (src.flavor !== facts.flavor) {
-      problems.push(
-        `the backup comes from ${src.flavor} ${src.version} and the server is ${facts.flavor} ` +
-          `${facts.version}: their tablespace formats are not interchangeable`,
-      );
-    } else if (majorMinor(src.version) !== majorMinor(facts.version)) {
-      warnings.push(
-        `the backup comes from ${src.version} and the server is ${facts.version}: ` +
-          "importing across versions depends on the server accepting the format",
-      );
-    }
-    if (Number(src.pageSize) !== Number(facts.pageSize)) {
-      problems.push(
-        `the backup has innodb_page_size ${src.pageSize} and the server ${facts.pageSize}: ` +
-          "InnoDB imports only tablespaces of its own page size",
-      );
-    }
-  }
-  const existingTables = new Map(
-    state.tables.map((t) => [nameKey(t.database, t.name, facts), t.note]),
-  );
-  const existingFiles = new Set(state.files);
-  const dbKnown = new Set(
-    state.databases.map((d) => facts.lowerCaseTableNames !== 0 ? d.toLowerCase() : d),
-  );
+  const f: Findings = { problems: [], warnings: [] };
+  checkServers(manifest.server, facts, f);
+  const fold = (name: string) => facts.lowerCaseTableNames !== 0 ? name.toLowerCase() : name;
+  const dbKnown = new Set(state.databases.map(fold));
   const tables: PlannedTable[] = [];
   const databases: PlannedDatabase[] = [];
   for (const s of selected) {
     const what = s.renamed ? `${label(s.source)} (as ${label(s.target)})` : label(s.source);
-    const t = s.source;
-    if (t.engine.toLowerCase() !== "innodb") {
-      problems.push(`${what}: engine ${t.engine}, only InnoDB tables can be imported`);
-      continue;
-    }
-    const files = targetFiles(s, facts);
-    if (typeof files === "string") {
-      problems.push(`${what}: ${files}`);
-      continue;
-    }
-    const ibds = files.filter((f) => f.kind === "ibd");
-    if (ibds.length === 0) {
-      problems.push(`${what}: the backup has no .ibd file for it`);
-      continue;
-    }
-    const partitioned = ibds.some((f) => f.entry.includes("#"));
-    if (partitioned && facts.flavor === "mariadb") {
-      problems.push(
-        `${what}: partitioned; MariaDB cannot DISCARD/IMPORT the tablespaces of a ` +
-          "partitioned table (restore it elsewhere and use ALTER TABLE ... EXCHANGE PARTITION)",
-      );
-      continue;
-    }
-    const withoutCfg = ibds.some((f) =>
-      !files.some((g) => g.target === f.target.replace(/\.ibd$/, ".cfg"))
-    );
-    if (withoutCfg) {
-      if (force) {
-        warnings.push(`${what}: no .cfg in the backup; importing without schema verification`);
-      } else {
-        problems.push(
-          `${what}: the backup has no .cfg file for it; --force imports it without the ` +
-            "schema verification the .cfg allows",
-        );
-      }
-    }
-    let rowFormat: string | undefined;
-    const targetDefault = (facts.innodbDefaultRowFormat ?? "").toLowerCase();
-    const recorded = (t.rowFormat ?? "").toLowerCase();
-    const explicit = /\bROW_FORMAT\s*=/i.test(t.createStatement);
-    if (!explicit && recorded && targetDefault && recorded !== targetDefault) {
-      if (force) {
-        rowFormat = recorded.toUpperCase();
-        warnings.push(
-          `${what}: created with ROW_FORMAT=${rowFormat} (the server's default is ${targetDefault})`,
-        );
-      } else {
-        problems.push(
-          `${what}: row format ${recorded} but the server would create it as ${targetDefault} ` +
-            `(innodb_default_row_format); --force creates it with ROW_FORMAT=${recorded.toUpperCase()}`,
-        );
-      }
-    }
-    const key = nameKey(s.target.database, s.target.name, facts);
-    if (existingTables.has(key)) {
-      const note = existingTables.get(key);
-      problems.push(
-        `${label(s.target)} already exists on the server${note ? ` (${note})` : ""}; ` +
-          "copy-back never overwrites: drop it or restore under another name with --rename",
-      );
-    } else {
-      const stems = new Set(files.map((f) => stemOf(f.target)));
-      for (const rel of existingFiles) {
-        if (stems.has(stemOf(rel))) {
-          problems.push(
-            `${label(s.target)}: the file ${rel} already exists in the data directory ` +
-              "(left by an interrupted restore or a dropped table?); remove it first",
-          );
-        }
-      }
-    }
-    const dbKey = facts.lowerCaseTableNames !== 0
-      ? s.target.database.toLowerCase()
-      : s.target.database;
+    const files = importableFiles(s, what, facts, f);
+    if (!files) continue;
+    const withoutCfg = missingCfg(files, what, force, f);
+    const rowFormat = rowFormatFor(s.source, what, facts, force, f);
+    checkTargetFree(s, files, state, facts, f);
     if (!databases.some((d) => d.name === s.target.database)) {
       databases.push({
         name: s.target.database,
-        source: dbKnown.has(dbKey)
+        source: dbKnown.has(fold(s.target.database))
           ? undefined
           : manifest.databases.find((d) => d.name === s.source.database),
       });
     }
-    tables.push({ source: t, target: s.target, renamed: s.renamed, files, rowFormat, withoutCfg });
+    tables.push({
+      source: s.source,
+      target: s.target,
+      renamed: s.renamed,
+      files,
+      rowFormat,
+      withoutCfg,
+    });
   }
-  if (problems.length > 0) {
+  if (f.problems.length > 0) {
     throw new ServerError(
-      `nothing was restored: ${problems.length} problem(s):\n  ` + problems.join("\n  "),
+      `nothing was restored: ${f.problems.length} problem(s):\n  ` + f.problems.join("\n  "),
     );
   }
-  return { tables, databases, warnings };
+  return { tables, databases, warnings: f.warnings };
 }
 
 /**
