@@ -11,6 +11,7 @@ import { printXbstreamListing } from "../xbstream/list.ts";
 import { reported } from "./run_report.ts";
 import { formatBytes } from "../progress/reporter.ts";
 import { MANIFEST_FILE, tablesByEntry } from "../core/manifest.ts";
+import { tableOfPath } from "../names/table_path.ts";
 
 /** One listed entry. */
 interface Row {
@@ -50,7 +51,7 @@ export const listImageCommand: Command = {
           size: e.size,
           storedBytes: e.stats.storedBytes,
           chunks: e.stats.chunks,
-          table: tables.get(e.path),
+          table: tables.get(e.path) ?? tableOfPath(e.path),
         });
       }
     } finally {

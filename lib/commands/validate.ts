@@ -29,6 +29,8 @@ import {
 } from "../innodb/report.ts";
 import { dirCompleteness } from "../backupdir/check.ts";
 import { validateXbstream } from "../xbstream/validate.ts";
+import { framedInnodb } from "../framed/files.ts";
+import { validateFramed } from "../framed/validate.ts";
 
 function shown(f: FileReport): string {
   return f.table ? `${f.name} (${f.table})` : f.name;
@@ -196,15 +198,18 @@ const run = reported("validate", async (ctx, rep) => {
     extra = r.extra;
   } else {
     let found: Discovered;
+    let root = "";
     if (o.backupDir !== undefined) {
       listDir(o.backupDir, "backup directory");
       const manifest = await readManifest(o.backupDir);
       algoName ??= manifest?.server?.checksumAlgorithm;
       if (manifest) completeness = await dirCompleteness(o.backupDir, manifest);
       found = discoverBackupDir(o.backupDir);
+      root = o.backupDir;
     } else if (o.datadir !== undefined) {
       listDir(o.datadir, "data directory");
       found = discoverDatadir(o.datadir);
+      root = o.datadir;
     } else {
       found = discoverPaths(ctx.args);
     }
@@ -218,7 +223,16 @@ const run = reported("validate", async (ctx, rep) => {
       onProgress: (done, total) =>
         ctx.report.progress({ label: "validate", done, total, unit: "bytes" }),
     });
-    files = [...validated, ...found.notValidated.map((n) => notValidatedReport({ name: n }))];
+    // Tablespaces in LZ4/zstd frames (extract --keep-compressed): decoded while validated.
+    const framed = found.notValidated.filter((n) => framedInnodb(n));
+    const fr = await validateFramed(root, framed, {
+      algorithm: algo,
+      threshold: o.pageCorruptThreshold,
+      signal: ctx.signal,
+    });
+    streamProblems = fr.problems;
+    const others = found.notValidated.filter((n) => !framedInnodb(n));
+    files = [...validated, ...fr.files, ...others.map((n) => notValidatedReport({ name: n }))];
   }
   const seconds = (performance.now() - start) / 1000;
   const summary = summarize(parseAlgorithm(algoName).name, files, seconds);

@@ -3,7 +3,7 @@
  * in the stream and the Unicode table it belongs to, after the same container
  * checks as validation (CRC-32s, offsets, end-of-file chunks, safe paths).
  */
-import { tableNameOf } from "../innodb/discover.ts";
+import { tableOfPath } from "../names/table_path.ts";
 import { readXbstream } from "./reader.ts";
 
 /** One listed path. */
@@ -23,15 +23,6 @@ export interface XbListing {
   bytes: number;
 }
 
-/** The Unicode table of a stream path (`db/t.ibd`, `db/t.new`, `db/t.ibd.zst`, `db/t.frm` ...). */
-export function streamTableOf(path: string): string | undefined {
-  const p = path.replace(/\.(zst|qp|xbcrypt|lz4)$/, "").replace(
-    /\.(new|frm|cfg|cfp|delta|meta|isl)$/,
-    ".ibd",
-  );
-  return tableNameOf(p);
-}
-
 /** Read the whole stream and list it. */
 export async function listXbstream(
   source: AsyncIterable<Uint8Array>,
@@ -46,7 +37,7 @@ export async function listXbstream(
       size: f.size,
       storedBytes: f.storedBytes,
       chunks: f.chunks,
-      table: streamTableOf(f.path),
+      table: tableOfPath(f.path),
     })),
     problems,
     chunks: s.chunks,

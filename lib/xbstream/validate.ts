@@ -26,7 +26,7 @@ import { FEED_BUFFER_BYTES, PageFeed } from "../innodb/page_feed.ts";
 import type { FileReport } from "../innodb/report.ts";
 import { errorReport, notValidatedReport } from "../innodb/report.ts";
 import { readXbstream, type XbFile, type XbSummary } from "./reader.ts";
-import { streamTableOf } from "./list.ts";
+import { tableOfPath } from "../names/table_path.ts";
 
 /** The LSNs a hot copy records in `xtrabackup_checkpoints`. */
 export interface Checkpoints {
@@ -146,7 +146,7 @@ export async function validateXbstream(
         buf ??= allocPageBuffer(FEED_BUFFER_BYTES, opts.kernels);
         const shown = kind === "zstd" ? file.path.replace(/\.zst$/, "") : file.path;
         t.feed = new PageFeed(
-          { path: file.path, name: shown, table: streamTableOf(file.path) },
+          { path: file.path, name: shown, table: tableOfPath(file.path) },
           buf,
           feedOpts,
         );
@@ -202,7 +202,7 @@ export async function validateXbstream(
       continue;
     }
     files.push(
-      notValidatedReport({ name: file.path, table: streamTableOf(file.path) }, file.size),
+      notValidatedReport({ name: file.path, table: tableOfPath(file.path) }, file.size),
     );
     if (t.kind === "qp") {
       notVerified.push(`${file.path} (QuickLZ, mariadb-backup --compress)`);
