@@ -136,8 +136,11 @@ for (const [k, v] of Object.entries(times)) {
   );
 }
 console.log(`${"in-process".padEnd(10)} ${rate(inproc).toFixed(0).padStart(6)} MB/s (one run)`);
+const mbBest = Math.min(...times.mbstream);
 console.log(
-  `ratio ibvault validate / mbstream -x to tmpfs (best times): ${
-    (Math.min(...times.mbstream) / Math.min(...times.ibvault)).toFixed(2)
-  }x`,
+  `ratio ibvault validate / mbstream -x to tmpfs (best times, processes): ${
+    (mbBest / Math.min(...times.ibvault)).toFixed(2)
+  }x; in-process validator / mbstream: ${(mbBest / inproc).toFixed(2)}x`,
 );
+const start = await time(() => run(ibvault.cmd, [...ibvault.args, "--version"]));
+console.log(`(ibvault process start-up, --version: ${(start * 1000).toFixed(0)} ms)`);
