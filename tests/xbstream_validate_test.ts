@@ -8,6 +8,7 @@
  * `.new` file of a table created after the checkpoint); zstd payloads.
  */
 import assert from "node:assert/strict";
+import zlib from "node:zlib";
 import { validateCommand } from "../lib/commands/validate.ts";
 import { listImageCommand } from "../lib/commands/list_image.ts";
 import type { Command } from "../lib/commands/command.ts";
@@ -319,4 +320,66 @@ Deno.test("xbstream: the binary validates a stream from stdin", async () => {
   assert.equal(r.code, 0, r.err);
   assert.match(r.err + r.out, /stdin: xbstream/);
   assert.match((r.err + r.out).trimEnd(), /ibvault completed OK!$/);
+});
+
+/** A Percona sparse (`S`) chunk: sparse map count, payload header, CRC over map + payload, map, payload. */
+function sparseChunk(path: string, pairs: [number, number][], payload: Uint8Array): Uint8Array {
+  const p = new TextEncoder().encode(path);
+  const map = new Uint8Array(pairs.length * 8);
+  const mdv = new DataView(map.buffer);
+  pairs.forEach(([skip, take], i) => {
+    mdv.setUint32(i * 8, skip, true);
+    mdv.setUint32(i * 8 + 4, take, true);
+  });
+  const both = new Uint8Array(map.length + payload.length);
+  both.set(map);
+  both.set(payload, map.length);
+  const h = new Uint8Array(14 + p.length + 4 + 20);
+  const dv = new DataView(h.buffer);
+  h.set(new TextEncoder().encode("XBSTCK01"));
+  h[9] = "S".charCodeAt(0);
+  dv.setUint32(10, p.length, true);
+  h.set(p, 14);
+  let q = 14 + p.length;
+  dv.setUint32(q, pairs.length, true);
+  q += 4;
+  dv.setBigUint64(q, BigInt(payload.length), true);
+  dv.setBigUint64(q + 8, 0n, true);
+  dv.setUint32(q + 16, zlib.crc32(both), true);
+  const out = new Uint8Array(h.length + both.length);
+  out.set(h);
+  out.set(both, h.length);
+  return out;
+}
+
+Deno.test("xbstream: sparse chunks (built from Percona's format notes) fill holes with zeros", async () => {
+  const chunks = await plainChunks();
+  const t = chunks.find((c) => c.path === "d/t.ibd" && c.type === "P")!;
+  // Holes go where the file is zero: d/t.ibd's pages 0-1 then two zero pages, and an
+  // all-zero 4-page file sent as a hole and 10 payload bytes.
+  const real = t.payload.subarray(0, 2 * PAGE);
+  const s = sparseChunk("d/s.ibd", [[0, 2 * PAGE], [2 * PAGE, 0]], real);
+  const z = sparseChunk("d/z.new", [[4 * PAGE - 10, 10]], new Uint8Array(10));
+  const end = (path: string) => encodeChunks([{ ...t, type: "E", path }]);
+  const join = (...parts: Uint8Array[]) => {
+    const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
+    let o = 0;
+    for (const x of parts) out.set(x, (o += x.length) - x.length);
+    return out;
+  };
+  const ok = await validate(join(s, end("d/s.ibd"), z, end("d/z.new"), encodeChunks(chunks)));
+  assert.equal(ok.code, 0, ok.text);
+  const files = (ok.json as { files: { name: string; pages: number; bytes: number }[] }).files;
+  assert.deepEqual(
+    [
+      files.find((f) => f.name === "d/s.ibd")?.bytes,
+      files.find((f) => f.name === "d/z.new")?.pages,
+    ],
+    [4 * PAGE, 4],
+  );
+  const bad = s.slice();
+  bad[bad.length - 100] ^= 1;
+  const b = await validate(join(bad, end("d/s.ibd"), encodeChunks(chunks)));
+  assert.equal(b.code, 1);
+  assert.match(b.text, /d\/s\.ibd: CRC-32 mismatch/);
 });

@@ -61,6 +61,19 @@ export class ByteReader {
     return got === n ? out : out.subarray(0, got);
   }
 
+  /**
+   * Up to `max` bytes (at least one unless the input ended) as a view of the
+   * current source chunk, never a copy: for consumers that take data piecewise.
+   */
+  async readSome(max: number): Promise<Uint8Array> {
+    if (!(await this.#fill())) return new Uint8Array(0);
+    const n = Math.min(max, this.#cur.length - this.#pos);
+    const v = this.#cur.subarray(this.#pos, this.#pos + n);
+    this.#pos += n;
+    this.offset += n;
+    return v;
+  }
+
   /** Fill `target` from the stream; resolves to the bytes copied (fewer only at the end). */
   async readInto(target: Uint8Array): Promise<number> {
     let got = 0;

@@ -64,10 +64,232 @@ export interface XbSummary {
   damaged?: string;
 }
 
-const PIECE = 1 << 20;
-const zeros = new Uint8Array(PIECE);
+const PIECE = 4 << 20;
+const zeros = new Uint8Array(1 << 20);
 
 class Stop extends Error {}
+
+/** The fixed part of a payload-carrying chunk after its path. */
+interface PayloadHead {
+  length: number;
+  offset: number;
+  stored: number;
+  /** Sparse map as (skip, take) pairs, `S` chunks only. */
+  map?: Uint32Array;
+  /** CRC-32 of the sparse map bytes (the payload continues it). */
+  crc: number;
+}
+
+/** One pass over a stream; {@link readXbstream} is its entry point. */
+class XbReader {
+  readonly summary: XbSummary = { bytes: 0, chunks: 0, files: [], skippedChunks: 0 };
+  #r: ByteReader;
+  #v: XbVisitor;
+  #name: string;
+  #files = new Map<string, XbFile>();
+  #decoder = new TextDecoder("utf-8", { fatal: true });
+  /** Stream offset of the chunk being read, and what it is for (in messages). */
+  #at = 0;
+  #what = "";
+
+  constructor(source: AsyncIterable<Uint8Array>, visitor: XbVisitor, name: string) {
+    this.#r = new ByteReader(source);
+    this.#v = visitor;
+    this.#name = name;
+  }
+
+  #stop(why: string): never {
+    this.summary.damaged =
+      `${this.#name}: ${why} (chunk at stream offset ${this.#at}${this.#what})`;
+    throw new Stop();
+  }
+
+  async #need(n: number, part: string): Promise<Uint8Array> {
+    const b = await this.#r.read(n);
+    if (b.length < n) this.#stop(`truncated in the ${part}`);
+    return b;
+  }
+
+  /** Read every chunk; a broken structure ends the pass with `summary.damaged`. */
+  async run(signal?: AbortSignal): Promise<XbSummary> {
+    try {
+      while (!(await this.#r.atEnd())) {
+        if (signal?.aborted) throw signal.reason ?? new Error("aborted");
+        await this.#chunk();
+      }
+    } catch (e) {
+      if (!(e instanceof Stop)) throw e;
+    } finally {
+      this.summary.bytes = this.#r.offset;
+      await this.#r.close();
+    }
+    if (!this.summary.damaged) {
+      for (const f of this.summary.files) {
+        if (!f.ended) this.#v.problem(`${f.path}: no end-of-file chunk (stream truncated?)`, f);
+      }
+    }
+    return this.summary;
+  }
+
+  async #chunk(): Promise<void> {
+    this.#at = this.#r.offset;
+    this.#what = "";
+    const head = (await this.#need(XB_HEADER_FIXED, "chunk header")).slice();
+    if (!isXbstreamMagic(head)) this.#stop("no XBSTCK01 chunk magic: not an xbstream, or damaged");
+    const flags = head[8], type = head[9];
+    const pathLen = new DataView(head.buffer).getUint32(10, true);
+    if (pathLen >= XB_PATH_MAX) this.#stop(`path length ${pathLen} is not below ${XB_PATH_MAX}`);
+    const raw = await this.#need(pathLen, "path");
+    let path: string;
+    try {
+      path = this.#decoder.decode(raw);
+    } catch {
+      return this.#stop("path is not UTF-8");
+    }
+    this.#what = ` for ${JSON.stringify(path)}`;
+    this.summary.chunks++;
+    const known = type === XB_PAYLOAD || type === XB_SPARSE || type === XB_EOF;
+    if (!known && !(flags & XB_FLAG_IGNORABLE)) {
+      this.#stop(`unknown chunk type ${chunkTypeName(type)} not marked ignorable`);
+    }
+    if (!known) return await this.#skip();
+    const file = this.#file(path);
+    if (type === XB_EOF) {
+      if (file.ended) {
+        this.#v.problem(`${path}: a second end-of-file chunk at stream offset ${this.#at}`, file);
+      } else {
+        file.ended = true;
+        await this.#v.close?.(file);
+      }
+      return;
+    }
+    await this.#payload(file, await this.#payloadHead(type === XB_SPARSE));
+  }
+
+  /** The record of `path`, made (and its path checked) when it first appears. */
+  #file(path: string): XbFile {
+    let file = this.#files.get(path);
+    if (file) return file;
+    file = { path, size: 0, chunks: 0, storedBytes: 0, ended: false };
+    this.#files.set(path, file);
+    this.summary.files.push(file);
+    const unsafe = entryPathProblem(path);
+    if (unsafe) {
+      file.broken = `unsafe path: ${unsafe}`;
+      this.#v.problem(`${this.#name}: refused path ${JSON.stringify(path)}: ${unsafe}`, file);
+    }
+    this.#v.open?.(file);
+    return file;
+  }
+
+  /** Sparse map size (S), payload length, file offset, CRC, sparse map (S). */
+  async #payloadHead(sparse: boolean): Promise<PayloadHead> {
+    let mapCount = 0;
+    if (sparse) {
+      const m = await this.#need(4, "sparse map size");
+      mapCount = new DataView(m.buffer, m.byteOffset, 4).getUint32(0, true);
+    }
+    const fixed = (await this.#need(20, "payload header")).slice();
+    const dv = new DataView(fixed.buffer);
+    const length = dv.getBigUint64(0, true);
+    const offset = dv.getBigUint64(8, true);
+    if (length > BigInt(Number.MAX_SAFE_INTEGER) || offset > BigInt(Number.MAX_SAFE_INTEGER)) {
+      this.#stop(`payload length ${length} or offset ${offset} out of range`);
+    }
+    const head: PayloadHead = {
+      length: Number(length),
+      offset: Number(offset),
+      stored: dv.getUint32(16, true),
+      crc: 0,
+    };
+    if (mapCount > 0) {
+      if (mapCount > (1 << 24)) this.#stop(`sparse map of ${mapCount} entries`);
+      const raw = (await this.#need(mapCount * 8, "sparse map")).slice();
+      head.crc = crc32(raw, 0);
+      const mdv = new DataView(raw.buffer);
+      head.map = new Uint32Array(mapCount * 2);
+      for (let i = 0; i < head.map.length; i++) head.map[i] = mdv.getUint32(i * 4, true);
+    }
+    return head;
+  }
+
+  /** An ignorable chunk of an unknown type: laid out like a payload chunk, its CRC checked. */
+  async #skip(): Promise<void> {
+    const h = await this.#payloadHead(false);
+    this.summary.skippedChunks++;
+    let crc = h.crc;
+    for (let left = h.length; left > 0;) {
+      const piece = await this.#piece(left);
+      crc = crc32(piece, crc);
+      left -= piece.length;
+    }
+    if ((crc >>> 0) !== h.stored) {
+      this.#v.problem(
+        `${this.#name}: CRC-32 mismatch in a skipped chunk at stream offset ${this.#at}`,
+      );
+    }
+  }
+
+  async #piece(left: number): Promise<Uint8Array> {
+    const piece = await this.#r.readSome(Math.min(left, PIECE));
+    if (piece.length === 0) this.#stop("truncated in the payload");
+    return piece;
+  }
+
+  /** A payload (or sparse) chunk of `f`: offsets checked, bytes delivered, CRC checked. */
+  async #payload(f: XbFile, h: PayloadHead): Promise<void> {
+    f.chunks++;
+    f.storedBytes += h.length;
+    if (f.ended) {
+      this.#v.problem(
+        `${f.path}: chunk at stream offset ${this.#at} after its end-of-file chunk`,
+        f,
+      );
+      f.broken ??= "data after the end-of-file chunk";
+    } else if (!f.broken && h.offset !== f.size) {
+      f.broken = `chunk at stream offset ${this.#at} starts at file offset ${h.offset}, ` +
+        `expected ${f.size} (chunks missing or out of order); later pages not checked`;
+      this.#v.problem(`${f.path}: ${f.broken}`, f);
+    }
+    const deliver = async (bytes: Uint8Array) => {
+      if (f.broken || f.ended) return;
+      f.size += bytes.length;
+      await this.#v.data?.(f, bytes);
+    };
+    const hole = async (n: number) => {
+      for (; n > 0; n -= Math.min(n, zeros.length)) {
+        await deliver(zeros.subarray(0, Math.min(n, zeros.length)));
+      }
+    };
+    // Sparse map: (skip, take) pairs over the payload; what is left of the payload follows.
+    const map = h.map;
+    let run = 0, take = map ? 0 : Infinity;
+    let crc = h.crc;
+    for (let left = h.length; left > 0;) {
+      while (take === 0 && map && run < map.length) {
+        await hole(map[run++]);
+        take = map[run++];
+      }
+      if (take === 0) take = Infinity;
+      const piece = await this.#piece(Math.min(left, take));
+      crc = crc32(piece, crc);
+      left -= piece.length;
+      take -= piece.length;
+      await deliver(piece);
+    }
+    while (map && run < map.length) {
+      await hole(map[run++]);
+      run++; // a trailing run with nothing left to take
+    }
+    if ((crc >>> 0) !== h.stored) {
+      this.#v.problem(
+        `${f.path}: CRC-32 mismatch in the chunk at stream offset ${this.#at} (file offset ` +
+          `${h.offset}, ${h.length} bytes): stored 0x${hex(h.stored)}, computed 0x${hex(crc)}`,
+        f,
+      );
+    }
+  }
+}
 
 /** Read the xbstream `source` to its end, telling `visitor` what is in it. */
 export async function readXbstream(
@@ -75,165 +297,7 @@ export async function readXbstream(
   visitor: XbVisitor,
   opts: { name?: string; signal?: AbortSignal } = {},
 ): Promise<XbSummary> {
-  const r = new ByteReader(source);
-  const files = new Map<string, XbFile>();
-  const summary: XbSummary = { bytes: 0, chunks: 0, files: [], skippedChunks: 0 };
-  const decoder = new TextDecoder("utf-8", { fatal: true });
-  const name = opts.name ?? "stream";
-  let at = 0; // stream offset of the chunk being read
-  let what = "";
-  const stop = (why: string): never => {
-    summary.damaged = `${name}: ${why} (chunk at stream offset ${at}${what})`;
-    throw new Stop();
-  };
-  const need = async (n: number, part: string): Promise<Uint8Array> => {
-    const b = await r.read(n);
-    if (b.length < n) stop(`truncated in the ${part}`);
-    return b;
-  };
-  try {
-    while (!(await r.atEnd())) {
-      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
-      at = r.offset;
-      what = "";
-      const head = (await need(XB_HEADER_FIXED, "chunk header")).slice();
-      if (!isXbstreamMagic(head)) stop("no XBSTCK01 chunk magic: not an xbstream, or damaged");
-      const dv = new DataView(head.buffer);
-      const flags = head[8], type = head[9];
-      const pathLen = dv.getUint32(10, true);
-      if (pathLen >= XB_PATH_MAX) stop(`path length ${pathLen} is not below ${XB_PATH_MAX}`);
-      let path: string;
-      try {
-        path = decoder.decode(await need(pathLen, "path"));
-      } catch (e) {
-        if (e instanceof Stop) throw e;
-        return stop("path is not UTF-8");
-      }
-      what = ` for ${JSON.stringify(path)}`;
-      summary.chunks++;
-      const known = type === XB_PAYLOAD || type === XB_SPARSE || type === XB_EOF;
-      if (!known && !(flags & XB_FLAG_IGNORABLE)) {
-        stop(`unknown chunk type ${chunkTypeName(type)} not marked ignorable`);
-      }
-      let file = files.get(path);
-      if (!file && known) {
-        file = { path, size: 0, chunks: 0, storedBytes: 0, ended: false };
-        files.set(path, file);
-        summary.files.push(file);
-        const unsafe = entryPathProblem(path);
-        if (unsafe) {
-          file.broken = `unsafe path: ${unsafe}`;
-          visitor.problem(`${name}: refused path ${JSON.stringify(path)}: ${unsafe}`, file);
-        }
-        visitor.open?.(file);
-      }
-      if (type === XB_EOF) {
-        if (file!.ended) {
-          visitor.problem(`${path}: a second end-of-file chunk at stream offset ${at}`, file);
-        } else {
-          file!.ended = true;
-          await visitor.close?.(file!);
-        }
-        continue;
-      }
-      // P, S, and ignorable unknown chunks share this layout (as the writers' readers assume).
-      let mapCount = 0;
-      if (type === XB_SPARSE) {
-        const m = await need(4, "sparse map size");
-        mapCount = new DataView(m.buffer, m.byteOffset, 4).getUint32(0, true);
-      }
-      const fixed = (await need(20, "payload header")).slice();
-      const fdv = new DataView(fixed.buffer);
-      const length = fdv.getBigUint64(0, true);
-      const offset = fdv.getBigUint64(8, true);
-      const stored = fdv.getUint32(16, true);
-      if (length > BigInt(Number.MAX_SAFE_INTEGER) || offset > BigInt(Number.MAX_SAFE_INTEGER)) {
-        stop(`payload length ${length} or offset ${offset} out of range`);
-      }
-      let crc = 0;
-      let map: Uint32Array | undefined;
-      if (mapCount > 0) {
-        if (mapCount > (1 << 24)) stop(`sparse map of ${mapCount} entries`);
-        const raw = (await need(mapCount * 8, "sparse map")).slice();
-        crc = crc32(raw, crc);
-        map = new Uint32Array(mapCount * 2);
-        const mdv = new DataView(raw.buffer);
-        for (let i = 0; i < map.length; i++) map[i] = mdv.getUint32(i * 4, true);
-      }
-      let left = Number(length);
-      const fileOffset = Number(offset);
-      if (!known) {
-        summary.skippedChunks++;
-        while (left > 0) {
-          const piece = await need(Math.min(left, PIECE), "payload");
-          crc = crc32(piece, crc);
-          left -= piece.length;
-        }
-        if ((crc >>> 0) !== stored) {
-          visitor.problem(`${name}: CRC-32 mismatch in a skipped chunk at stream offset ${at}`);
-        }
-        continue;
-      }
-      const f = file!;
-      f.chunks++;
-      f.storedBytes += left;
-      if (f.ended) {
-        visitor.problem(`${path}: chunk at stream offset ${at} after its end-of-file chunk`, f);
-        f.broken ??= "data after the end-of-file chunk";
-      } else if (!f.broken && fileOffset !== f.size) {
-        f.broken = `chunk at stream offset ${at} starts at file offset ${fileOffset}, ` +
-          `expected ${f.size} (chunks missing or out of order); later pages not checked`;
-        visitor.problem(`${path}: ${f.broken}`, f);
-      }
-      const deliver = async (bytes: Uint8Array) => {
-        if (f.broken || f.ended) return;
-        f.size += bytes.length;
-        await visitor.data?.(f, bytes);
-      };
-      // Sparse map: (skip, take) pairs over the payload; the rest of the payload follows.
-      let mapIndex = 0;
-      let take = map ? 0 : Infinity;
-      const nextRun = async () => {
-        while (take === 0 && map && mapIndex < map.length) {
-          let skip = map[mapIndex++];
-          take = map[mapIndex++];
-          while (skip > 0) {
-            const n = Math.min(skip, PIECE);
-            await deliver(zeros.subarray(0, n));
-            skip -= n;
-          }
-        }
-        if (take === 0) take = Infinity;
-      };
-      while (left > 0) {
-        if (map) await nextRun();
-        const piece = await need(Math.min(left, PIECE, take), "payload");
-        crc = crc32(piece, crc);
-        left -= piece.length;
-        take -= piece.length;
-        await deliver(piece);
-      }
-      if (map) await nextRun(); // trailing holes
-      if ((crc >>> 0) !== stored) {
-        visitor.problem(
-          `${path}: CRC-32 mismatch in the chunk at stream offset ${at} (file offset ` +
-            `${fileOffset}, ${length} bytes): stored 0x${hex(stored)}, computed 0x${hex(crc)}`,
-          f,
-        );
-      }
-    }
-  } catch (e) {
-    if (!(e instanceof Stop)) throw e;
-  } finally {
-    summary.bytes = r.offset;
-    await r.close();
-  }
-  if (!summary.damaged) {
-    for (const f of summary.files) {
-      if (!f.ended) visitor.problem(`${f.path}: no end-of-file chunk (stream truncated?)`, f);
-    }
-  }
-  return summary;
+  return await new XbReader(source, visitor, opts.name ?? "stream").run(opts.signal);
 }
 
 function hex(n: number): string {
