@@ -148,6 +148,12 @@ Deno.test("purge-backups and check-backup over a real root of backups", async (t
         /^IBVAULT OK - newest backup \d{4}-\d\d-\d\d \d\d:\d\d \(1d ago\) incremental, 2 tables, .*, validated \| age=864\d\ds size=\d+B tables=2 corrupt_pages=0$/,
       );
       assert.equal(r.backup?.id, "i4");
+      // The common --json report shape, with the plugin's state.
+      const doc = r as unknown as Record<string, unknown>;
+      assert.equal(doc.command, "check-backup");
+      assert.equal(doc.status, "ok");
+      assert.equal(doc.code, 0);
+      assert.ok(typeof doc.startedAt === "string" && Array.isArray(doc.warnings));
       assert.equal(r.backups, 4);
     });
 
@@ -228,6 +234,9 @@ Deno.test("purge-backups and check-backup over a real root of backups", async (t
       const r = await purge(srv, { backupDir: root, keepLast: 1, dryRun: true });
       assert.deepEqual(await names(root), before);
       assert.deepEqual(r.deleted.map((d) => d.name), [dirs.f3]);
+      const doc = r as unknown as Record<string, unknown>;
+      assert.equal(doc.command, "purge-backups");
+      assert.equal(doc.status, "ok");
       const kept = new Map(r.kept.map((k) => [k.name, k.reasons.join("; ")]));
       assert.match(kept.get(dirs.i4)!, /keep-last 1 \(#1\); newest sound backup/);
       assert.match(kept.get(dirs.i2)!, /base of kept incremental 2026-01-10_02-00-00/);
@@ -248,6 +257,7 @@ Deno.test("purge-backups and check-backup over a real root of backups", async (t
       await Deno.writeFile(ibd, b);
       let x = await check(srv, { backupDir: root });
       assert.equal(x.code, 2, x.r.line);
+      assert.equal((x.r as unknown as { status: string }).status, "corrupt");
       assert.match(
         x.r.line,
         /^IBVAULT CRITICAL - .*NOT SOUND: altered entry \(CRC-32C mismatch\): shop\/orders\.ibd/,

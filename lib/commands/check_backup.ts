@@ -9,7 +9,8 @@ import process from "node:process";
 import type { Command, CommandContext } from "./command.ts";
 import { UsageError } from "../errors.ts";
 import { checkBackup, type CheckResult } from "../monitor/check.ts";
-import { codeOf, statusLine } from "../monitor/plugin.ts";
+import { codeOf, type State, statusLine } from "../monitor/plugin.ts";
+import { RunReport, type RunStatus } from "./run_report.ts";
 import { parseDuration, parseSize } from "../retention/duration.ts";
 import { compileTableRegex } from "../names/filter.ts";
 import { decodeArgument } from "../names/charset.ts";
@@ -48,21 +49,27 @@ async function judge(ctx: CommandContext): Promise<CheckResult> {
   });
 }
 
+/** The run status of the common --json document for a plugin state. */
+function runStatus(state: State): RunStatus {
+  return state === "OK" || state === "WARNING" ? "ok" : state === "CRITICAL" ? "corrupt" : "error";
+}
+
 async function run(ctx: CommandContext): Promise<number> {
+  const rep = new RunReport(ctx, "check-backup");
   let result: CheckResult;
   try {
-    result = await judge(ctx);
+    result = await judge({ ...ctx, report: rep.report });
   } catch (e) {
     const message = (e as Error).message ?? String(e);
     const line = statusLine("UNKNOWN", message);
     if (ctx.options.json) {
-      ctx.printJson({ command: "check-backup", status: "UNKNOWN", code: 3, line, error: message });
+      ctx.printJson(rep.document("error", { state: "UNKNOWN", code: 3, line }, e));
     } else process.stdout.write(line + "\n");
     return 3;
   }
   const code = codeOf(result.state);
   if (ctx.options.json) {
-    ctx.printJson({ command: "check-backup", status: result.state, code, ...result });
+    ctx.printJson(rep.document(runStatus(result.state), { ...result, code }));
   } else {
     const rest = result.findings.map((f) => `${f.state}: ${f.message}`);
     process.stdout.write([result.line, ...rest].join("\n") + "\n");
@@ -90,7 +97,9 @@ ${DEFAULT_WARNING_AGE}; --critical-age, default ${DEFAULT_CRITICAL_AGE}; 90s, 36
 --min-size (CRITICAL below it), --expect-tables=REGEX (CRITICAL when no table of
 the newest backup matches it; repeatable). --validate also checks every page's
 checksum (slower: reads and judges every page). --json prints the verdict as
-one JSON document instead of the lines.`,
+one JSON document instead of the lines (the common report: status ok for OK and
+WARNING, corrupt for CRITICAL, error for UNKNOWN; state, code and line as the plugin
+says).`,
   options: [
     "backup-dir",
     "backup-image",

@@ -10,13 +10,14 @@ import { type PurgeItem, purgeRoot } from "../retention/purge.ts";
 import { parseDuration } from "../retention/duration.ts";
 import { loadKey } from "../image/key.ts";
 import { formatBytes } from "../progress/reporter.ts";
+import { reported, type RunReport } from "./run_report.ts";
 
 const stamp = (i: PurgeItem) =>
   `${i.name} (${i.form === "image" ? "image" : "directory"}, ${i.kind}, ${
     i.createdAt.slice(0, 19).replace("T", " ")
   } UTC, ${formatBytes(i.bytes)})`;
 
-async function run(ctx: CommandContext): Promise<number> {
+async function run(ctx: CommandContext, rep: RunReport): Promise<number> {
   const o = ctx.options;
   if (!o.backupDir) throw new UsageError("purge-backups needs --backup-dir=ROOT");
   const policy: Policy = {
@@ -51,18 +52,19 @@ async function run(ctx: CommandContext): Promise<number> {
   for (const f of r.finished) report.info(`removed ${f}, left by an interrupted purge`);
   for (const f of r.failed) report.error(`could not delete ${f.name}: ${f.error}`);
   const freed = r.deleted.reduce((s, d) => s + d.bytes, 0);
-  report.info(
-    `${r.dryRun ? "dry run: would delete" : "deleted"} ${r.deleted.length} backup(s) ` +
-      `(${formatBytes(freed)}), kept ${r.kept.length}, left alone ${r.leftAlone.length} ` +
-      `other name(s) in ${r.root}`,
-  );
-  if (o.json) {
-    ctx.printJson({ command: "purge-backups", status: r.failed.length ? "error" : "ok", ...r });
-  }
+  const body = { ...r };
   if (r.failed.length) {
-    throw new IoError(`${r.failed.length} backup(s) could not be deleted (see above)`);
+    rep.fail(new IoError(`${r.failed.length} backup(s) could not be deleted (see above)`), body);
   }
-  return 0;
+  return rep.finish("ok", body, {
+    verb: r.dryRun ? "dry run: would delete" : "deleted",
+    count: r.deleted.length,
+    noun: "backup(s)",
+    details: `kept ${r.kept.length}, left alone ${r.leftAlone.length} other name(s)`,
+    bytes: freed,
+    destination: undefined,
+    extra: `in ${r.root}`,
+  });
 }
 
 /** The `purge-backups` command. */
@@ -101,5 +103,5 @@ Exit status: 0 done, 2 usage error, 3 a backup could not be deleted.`,
     "key",
     "key-env",
   ],
-  run,
+  run: reported("purge-backups", run),
 };
