@@ -11,6 +11,7 @@ import type { Command, CommandContext } from "./command.ts";
 import { CONNECTION_OPTIONS, IMAGE_READ_OPTIONS } from "./options.ts";
 import { renamesOf, selectionSpec } from "./selection.ts";
 import { type OpenedSource, openSource } from "./open_source.ts";
+import { openForeignOption } from "./foreign_option.ts";
 import { reported, type RunReport } from "./run_report.ts";
 import { CorruptionError, IbvaultError, sameKind, ServerError } from "../errors.ts";
 import { label } from "../core/label.ts";
@@ -31,11 +32,14 @@ export const runCopyBack = reported("copy-back", async (ctx, rep) => {
   const o = ctx.options;
   const spec = selectionSpec(o);
   const renames = renamesOf(o);
-  const source = await openSource(ctx, "copy-back");
+  // A mariadb-backup --prepare --export directory, or an ibvault backup.
+  const foreign = await openForeignOption(ctx);
+  const source = foreign ?? await openSource(ctx, "copy-back");
   let conn: Connection | undefined;
   let sink: RestoreSink | undefined;
   try {
     const selected = selectRestoreTables(source.manifest, { ...spec, renames });
+    foreign?.requireDefinitions(selected.map((t) => t.source));
     if (source.kind === "directory") {
       await source.requireFiles(selected.flatMap((t) => t.source.files));
     }
@@ -137,7 +141,13 @@ ROW_FORMAT when the server's innodb_default_row_format differs.
 Each table is staged in ${STAGE_PREFIX}* inside the data directory (one table at a
 time, also from a stream), its pages and CRC-32C checked, then imported. A table
 that fails is dropped with its files, so the server is as before; the others go
-on. The run ends with "ibvault completed OK!" only if every table was restored.`,
+on. The run ends with "ibvault completed OK!" only if every table was restored.
+
+--backup-dir may also be a directory prepared by mariadb-backup --prepare --export
+(.ibd + .cfg + .frm per table, no ibvault manifest). ibvault does not read .frm
+files, so the definitions come from --ddl-file=FILE (CREATE TABLE statements, e.g.
+from mariadb-dump --no-data) or --create-from-server (the same table's definition on
+the target server); tables of mysql, sys and performance_schema are left out.`,
   options: [
     "backup-dir",
     "backup-image",
@@ -148,6 +158,8 @@ on. The run ends with "ibvault completed OK!" only if every table was restored.`
     "rename",
     "default-character-set",
     ...IMAGE_READ_OPTIONS,
+    "ddl-file",
+    "create-from-server",
     "force",
   ],
   run: runCopyBack,

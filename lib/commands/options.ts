@@ -35,6 +35,10 @@ export interface Options {
   key?: string;
   keyEnv?: string;
   keepCompressed: boolean;
+  /** copy-back from a mariadb-backup export directory: CREATE TABLE statements from this file. */
+  ddlFile?: string;
+  /** copy-back from a mariadb-backup export directory: definitions from the target server. */
+  createFromServer: boolean;
   // behaviour
   force: boolean;
   /** Do not flush written files to the disk before reporting success. */
@@ -206,6 +210,21 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     field: "keepCompressed",
     type: "boolean",
     help: "extract compressed entries as standard .lz4 frames",
+  },
+  {
+    name: "ddl-file",
+    field: "ddlFile",
+    type: "string",
+    arg: "FILE",
+    help: "copy-back from a mariadb-backup --export directory: the tables' CREATE TABLE " +
+      "statements (e.g. from mariadb-dump --no-data)",
+  },
+  {
+    name: "create-from-server",
+    field: "createFromServer",
+    type: "boolean",
+    help: "copy-back from a mariadb-backup --export directory: each table's definition is " +
+      "that of the same table on the target server",
   },
   {
     name: "force",
@@ -410,6 +429,7 @@ export function defaultOptions(cores: number): Options {
     encrypt: false,
     decrypt: false,
     keepCompressed: false,
+    createFromServer: false,
     force: false,
     noSync: false,
     threads: Math.max(1, cores),
