@@ -66,7 +66,7 @@ export interface XbValidateOptions {
 }
 
 /** How a path of the stream is handled. */
-type Kind = "pages" | "zstd" | "qp" | "xbcrypt" | "checkpoints" | "other";
+type Kind = "pages" | "zstd" | "qp" | "lz4" | "xbcrypt" | "checkpoints" | "other";
 
 /** The InnoDB name a path stands for once a compression suffix is taken off. */
 function innodbStem(base: string): boolean {
@@ -78,6 +78,7 @@ function kindOf(path: string): Kind {
   if (base === "xtrabackup_checkpoints") return "checkpoints";
   if (/\.xbcrypt$/.test(base)) return "xbcrypt";
   if (/\.qp$/.test(base)) return "qp";
+  if (/\.lz4$/.test(base) && innodbStem(base.replace(/\.lz4$/, ""))) return "lz4";
   if (/\.zst$/.test(base) && innodbStem(base.replace(/\.zst$/, ""))) return "zstd";
   if (innodbStem(base)) return "pages";
   return "other";
@@ -206,6 +207,8 @@ export async function validateXbstream(
     );
     if (t.kind === "qp") {
       notVerified.push(`${file.path} (QuickLZ, mariadb-backup --compress)`);
+    } else if (t.kind === "lz4") {
+      notVerified.push(`${file.path} (LZ4, xtrabackup --compress=lz4)`);
     } else if (t.kind === "xbcrypt") {
       notVerified.push(`${file.path} (xbcrypt-encrypted, --encrypt)`);
     }
