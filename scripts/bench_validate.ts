@@ -2,8 +2,11 @@
  * `deno task bench:validate`: ibvault validate against its peers on ~2 GB of
  * tablespaces written by the throwaway MariaDB (generated once into
  * /tmp/ibvault-bench-validate/ or $IBVAULT_BENCH_DIR, page cache warmed): `cat` to /dev/null (the ceiling),
- * `innochecksum` over the files one after another, and the in-process engine.
- * Prints MB/s (10^6 bytes) and ratios. `--size-mb=N` changes the data size,
+ * `innochecksum` over the files one after another, `innochecksum` as two processes
+ * in parallel (each over half the files: the machine's limit for the peer), and the
+ * in-process engine, alternating in every round. Prints MB/s (10^6 bytes), best and
+ * range, the ratios, and the wall time of the binary on one small file beside
+ * innochecksum's. `--size-mb=N` changes the data size,
  * `--threads=N` the worker count (default: cores), `--rounds=N` the repeats.
  */
 import os from "node:os";
@@ -51,7 +54,9 @@ async function generate(): Promise<void> {
 async function files(): Promise<string[]> {
   const out: string[] = [];
   try {
-    for await (const e of Deno.readDir(dir)) if (e.name.endsWith(".ibd")) out.push(dir + e.name);
+    for await (const e of Deno.readDir(dir)) {
+      if (e.name.endsWith(".ibd") && e.name !== "small.ibd") out.push(dir + e.name);
+    }
   } catch { /* not there yet */ }
   return out.sort();
 }
@@ -75,16 +80,22 @@ const mb = bytes / 1e6;
 console.log(`${list.length} files, ${mb.toFixed(0)} MB, ${threads} threads, best of ${rounds}`);
 await run("cat", list); // warm the page cache
 
-const best: Record<string, number> = {};
-const note = (k: string, s: number) => best[k] = Math.min(best[k] ?? Infinity, s);
+/** Run innochecksum over `part` one file after another. */
+async function innochecksumOver(part: string[]): Promise<void> {
+  for (const f of part) await run("innochecksum", [f]);
+}
+const halves = [list.filter((_, i) => i % 2 === 0), list.filter((_, i) => i % 2 === 1)];
+const small = `${dir}small.ibd`;
+await Deno.writeFile(small, (await Deno.readFile(list[0])).subarray(0, 6 * 16384));
+const bin = new URL("../dist/ibvault", import.meta.url).pathname;
+const haveBin = await Deno.stat(bin).then(() => true, () => false);
+
+const times: Record<string, number[]> = {};
+const note = (k: string, s: number) => (times[k] ??= []).push(s);
+// The peers and ibvault alternate within each round, so load changes hit them alike.
 for (let r = 0; r < rounds; r++) {
   note("cat", await time(() => run("sh", ["-c", 'cat "$@" > /dev/null', "sh", ...list])));
-  note(
-    "innochecksum",
-    await time(async () => {
-      for (const f of list) await run("innochecksum", [f]);
-    }),
-  );
+  note("innochecksum", await time(() => innochecksumOver(list)));
   note(
     "ibvault",
     await time(async () => {
@@ -96,15 +107,43 @@ for (let r = 0; r < rounds; r++) {
       if (bad.length) throw new Error(`unexpected: ${JSON.stringify(bad[0]).slice(0, 300)}`);
     }),
   );
+  note("innochecksum x2", await time(() => Promise.all(halves.map(innochecksumOver))));
+  if (haveBin) {
+    for (let i = 0; i < 3; i++) {
+      note("small: innochecksum", await time(() => run("innochecksum", [small])));
+      note("small: ibvault binary", await time(() => run(bin, ["validate", small])));
+    }
+  }
 }
-const rate = (k: string) => mb / best[k];
-for (const k of ["cat", "innochecksum", "ibvault"]) {
-  console.log(`${k.padEnd(14)} ${rate(k).toFixed(0).padStart(7)} MB/s  (${best[k].toFixed(3)} s)`);
+const best = (k: string) => Math.min(...times[k]);
+const range = (k: string) => {
+  const rates = times[k].map((s) => mb / s).sort((a, b) => a - b);
+  return `${rates[0].toFixed(0)}-${rates[rates.length - 1].toFixed(0)}`;
+};
+for (const k of ["cat", "innochecksum", "innochecksum x2", "ibvault"]) {
+  console.log(
+    `${k.padEnd(16)} ${(mb / best(k)).toFixed(0).padStart(7)} MB/s best, ${range(k)} MB/s range`,
+  );
 }
-console.log(
-  `ibvault / innochecksum (1 process): ${(rate("ibvault") / rate("innochecksum")).toFixed(2)}x`,
-);
-console.log(`ibvault / cat: ${(rate("ibvault") / rate("cat")).toFixed(2)}x`);
+const ratios = (peer: string) => {
+  const r = times.ibvault.map((s, i) => times[peer][i] / s).sort((a, b) => a - b);
+  return `${(best(peer) / best("ibvault")).toFixed(2)}x best-of, ${r[0].toFixed(2)}-${
+    r[r.length - 1].toFixed(2)
+  }x per round`;
+};
+console.log(`ibvault / innochecksum (1 process): ${ratios("innochecksum")}`);
+console.log(`ibvault / innochecksum (2 processes in parallel): ${ratios("innochecksum x2")}`);
+console.log(`ibvault / cat: ${(best("cat") / best("ibvault")).toFixed(2)}x`);
+if (haveBin) {
+  const ms = (k: string) => {
+    const t = times[k].map((s) => s * 1000).sort((a, b) => a - b);
+    return `${t[0].toFixed(0)}-${t[t.length - 1].toFixed(0)} ms (median ${
+      t[Math.floor(t.length / 2)].toFixed(0)
+    })`;
+  };
+  console.log(`one small file (6 pages), wall time: ibvault binary ${ms("small: ibvault binary")}`);
+  console.log(`one small file (6 pages), wall time: innochecksum ${ms("small: innochecksum")}`);
+} else console.log("dist/ibvault not built: run deno task compile for the small-file timing");
 const hwm = /VmHWM:\s+(\d+) kB/.exec(await Deno.readTextFile("/proc/self/status"))?.[1];
 if (hwm) {
   console.log(

@@ -42,6 +42,8 @@ export interface ServerOptions {
   pageSize?: number;
   /** More `mariadbd` arguments, appended last (they win over the harness's own). */
   extraArgs?: string[];
+  /** InnoDB arguments fixed when the data directory is made (e.g. `--innodb-undo-tablespaces=2`). */
+  installArgs?: string[];
   /**
    * Start on this existing data directory instead of creating one (e.g. after
    * `kill()` + `stop({ keepDatadir: true })`, to test crash recovery). The
@@ -277,6 +279,7 @@ function innodbOptions(opts: ServerOptions): string[] {
     "--innodb-log-file-size=16M",
   ];
   if (opts.checksumAlgorithm) args.push(`--innodb-checksum-algorithm=${opts.checksumAlgorithm}`);
+  args.push(...(opts.installArgs ?? []));
   return args;
 }
 

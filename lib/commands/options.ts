@@ -51,6 +51,8 @@ export interface Options {
   // validation
   innodbChecksumAlgorithm?: string;
   pageCorruptThreshold: number;
+  /** MySQL keyring_file data file: verify keyring-encrypted tablespaces. */
+  keyringFile?: string;
   // backup
   lockPerTable: boolean;
   strict: boolean;
@@ -267,6 +269,14 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     type: "integer",
     arg: "N",
     help: "stop reading a file after N corrupt pages (default 64)",
+  },
+  {
+    name: "keyring-file",
+    field: "keyringFile",
+    type: "string",
+    arg: "FILE",
+    help: "MySQL keyring_file data file: decrypt and verify keyring-encrypted tablespaces " +
+      "(a .cfp file beside a table is used by itself)",
   },
   {
     name: "lock-per-table",

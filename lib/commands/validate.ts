@@ -13,18 +13,14 @@ import { UsageError } from "../errors.ts";
 import { readManifest } from "../core/manifest_io.ts";
 import { type CompletenessReport, describeCompleteness } from "../core/completeness.ts";
 import { parseAlgorithm } from "../innodb/algorithm.ts";
-import {
-  discoverBackupDir,
-  discoverDatadir,
-  type Discovered,
-  discoverPaths,
-} from "../innodb/discover.ts";
-import { validateFiles } from "../innodb/validator.ts";
+import { type Found, walkBackupDir, walkDatadir, walkPaths } from "../innodb/discover.ts";
+import { validateEach } from "../innodb/validator.ts";
+import { keyFinder } from "../innodb/key_source.ts";
 import { validationSink } from "../innodb/validate_sink.ts";
 import {
   type FileReport,
   notValidatedReport,
-  summarize,
+  RunTally,
   type ValidationReport,
 } from "../innodb/report.ts";
 import { dirCompleteness } from "../backupdir/check.ts";
@@ -47,21 +43,21 @@ function listDir(dir: string, what: string): void {
 }
 
 /** Print the per-file lines. */
-function renderFiles(ctx: CommandContext, run: ValidationReport): void {
+function renderFiles(ctx: CommandContext, run: ValidationReport, tally: RunTally): void {
   const { report, options } = ctx;
   report.endProgress();
-  const others = run.files.filter((f) => f.status === "not-validated");
-  if (options.verbose || others.length <= 10) {
+  for (const f of run.files) {
+    if (f.status === "not-validated" && f.note) report.info(`${shown(f)}: ${f.note}`);
+  }
+  const others = run.files.filter((f) => f.status === "not-validated" && !f.note);
+  let otherCount = 0;
+  for (const n of tally.otherExtensions.values()) otherCount += n;
+  if (options.verbose || otherCount <= 10) {
     for (const f of others) report.info(`${shown(f)}: not validated (not an InnoDB tablespace)`);
   } else {
-    const exts = new Map<string, number>();
-    for (const f of others) {
-      const ext = /\.[^./]+$/.exec(f.name)?.[0] ?? "(no extension)";
-      exts.set(ext, (exts.get(ext) ?? 0) + 1);
-    }
-    const list = [...exts].map(([e, n]) => `${n} ${e}`).join(", ");
+    const list = [...tally.otherExtensions].map(([e, n]) => `${n} ${e}`).join(", ");
     report.info(
-      `${others.length} files not validated (not InnoDB tablespaces: ${list}); --verbose lists them`,
+      `${otherCount} files not validated (not InnoDB tablespaces: ${list}); --verbose lists them`,
     );
   }
   for (const f of run.files) {
@@ -70,6 +66,7 @@ function renderFiles(ctx: CommandContext, run: ValidationReport): void {
     } else if (f.status === "error") {
       report.error(`cannot validate ${shown(f)}: ${f.error}`);
     } else if (f.status === "corrupt") {
+      // MySQL Enterprise Backup's wording, " : " included, kept on purpose: scripts grep for it.
       report.error(
         `${shown(f)} is corrupt and has : ${
           f.atLeast ? "at least " : ""
@@ -78,7 +75,15 @@ function renderFiles(ctx: CommandContext, run: ValidationReport): void {
       if (options.verbose) {
         for (const c of f.corrupt) report.info(`  ${f.name} page ${c.page}: ${c.reason}`);
       }
-    } else if (options.verbose) {
+    }
+    if (f.encryptedNotVerified) {
+      report.info(
+        `${shown(f)}: encrypted: ${f.encryptedNotVerified} pages not verified (${
+          f.keyProblem ?? "no key: give --keyring-file, or put the table's .cfp beside it"
+        })`,
+      );
+    }
+    if (f.status === "valid" && options.verbose) {
       report.info(
         `${shown(f)}: ${f.pages} pages valid (${f.format}, ${f.flavour ?? "empty"})` +
           (f.skippedPages ? `, ${f.skippedPages} doublewrite pages skipped` : ""),
@@ -100,7 +105,8 @@ function finish(rep: RunReport, run: ValidationReport, problems: string[]): numb
     count: `${t.validated} of ${t.files}`,
     noun: "files",
     details: `${t.pages} pages, ${t.corruptPages} corrupt pages in ${t.corruptFiles} files, ` +
-      `${t.unreadableFiles} unreadable, ${t.notValidated} not InnoDB`,
+      `${t.unreadableFiles} unreadable, ${t.notValidated} not InnoDB` +
+      (t.encryptedNotVerified ? `, encrypted: ${t.encryptedNotVerified} pages not verified` : ""),
     bytes: t.bytes,
     extra: `${t.mbPerSecond.toFixed(0)} MB/s`,
   });
@@ -186,6 +192,7 @@ const run = reported("validate", async (ctx, rep) => {
   const start = performance.now();
   let algoName = o.innodbChecksumAlgorithm;
   let files: FileReport[];
+  const tally = new RunTally();
   let completeness: CompletenessReport | undefined;
   let streamProblems: string[] = [];
   let extra: Record<string, unknown> | undefined;
@@ -197,48 +204,75 @@ const run = reported("validate", async (ctx, rep) => {
     streamProblems = r.problems ?? [];
     extra = r.extra;
   } else {
-    let found: Discovered;
+    let found: Iterable<Found>;
     let root = "";
     if (o.backupDir !== undefined) {
       listDir(o.backupDir, "backup directory");
       const manifest = await readManifest(o.backupDir);
       algoName ??= manifest?.server?.checksumAlgorithm;
       if (manifest) completeness = await dirCompleteness(o.backupDir, manifest);
-      found = discoverBackupDir(o.backupDir);
+      found = walkBackupDir(o.backupDir);
       root = o.backupDir;
     } else if (o.datadir !== undefined) {
       listDir(o.datadir, "data directory");
-      found = discoverDatadir(o.datadir);
+      found = walkDatadir(o.datadir);
       root = o.datadir;
     } else {
-      found = discoverPaths(ctx.args);
+      found = walkPaths(ctx.args);
     }
     const algo = parseAlgorithm(algoName);
     algoName = algo.name;
-    const validated = await validateFiles(found.inputs, {
+    // Reports of valid files are kept only when they will be shown (--json, --verbose):
+    // memory stays flat over any number of files.
+    const keepAll = o.json || o.verbose;
+    const kept: FileReport[] = [];
+    const others: FileReport[] = [];
+    const framed: string[] = [];
+    // Files are found and validated as the walk goes: no list of every file is made.
+    const inputs = (function* () {
+      for (const f of found) {
+        if ("input" in f) {
+          yield f.input;
+          continue;
+        }
+        if ("other" in f && framedInnodb(f.other)) {
+          framed.push(f.other);
+          continue;
+        }
+        const r = notValidatedReport({ name: "other" in f ? f.other : f.skipped });
+        if ("reason" in f) r.note = f.reason;
+        tally.add(r);
+        if (keepAll || r.note || others.length < 10) others.push(r);
+      }
+    })();
+    await validateEach(inputs, {
+      keys: keyFinder(o.keyringFile),
       threads: Math.max(1, o.threads | 0),
       algorithm: algo,
       threshold: o.pageCorruptThreshold,
       signal: ctx.signal,
       onProgress: (done, total) =>
         ctx.report.progress({ label: "validate", done, total, unit: "bytes" }),
+    }, (r, i) => {
+      tally.add(r);
+      if (keepAll || r.status !== "valid" || r.encryptedNotVerified) kept[i] = r;
     });
     // Tablespaces in LZ4/zstd frames (extract --keep-compressed): decoded while validated.
-    const framed = found.notValidated.filter((n) => framedInnodb(n));
     const fr = await validateFramed(root, framed, {
       algorithm: algo,
       threshold: o.pageCorruptThreshold,
       signal: ctx.signal,
     });
     streamProblems = fr.problems;
-    const others = found.notValidated.filter((n) => !framedInnodb(n));
-    files = [...validated, ...fr.files, ...others.map((n) => notValidatedReport({ name: n }))];
+    for (const f of fr.files) tally.add(f);
+    files = [...kept.filter(Boolean), ...fr.files, ...others];
   }
   const seconds = (performance.now() - start) / 1000;
-  const summary = summarize(parseAlgorithm(algoName).name, files, seconds);
+  if (o.backupImage !== undefined) { for (const f of files) tally.add(f); }
+  const summary = tally.report(parseAlgorithm(algoName).name, files, seconds);
   if (completeness) Object.assign(summary, { completeness });
   if (extra) Object.assign(summary, extra);
-  renderFiles(ctx, summary);
+  renderFiles(ctx, summary, tally);
   const problems = [...streamProblems, ...(completeness ? describeCompleteness(completeness) : [])];
   return finish(rep, summary, problems);
 });
@@ -262,6 +296,7 @@ export const validateCommand: Command = {
     "datadir",
     "innodb-checksum-algorithm",
     "page-corrupt-threshold",
+    "keyring-file",
     ...IMAGE_READ_OPTIONS,
   ],
   run,

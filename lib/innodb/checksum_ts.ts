@@ -77,3 +77,31 @@ export function adler32Ts(b: Uint8Array, off: number, len: number, adler = 1): n
   }
   return ((s << 16) | a) >>> 0;
 }
+
+/**
+ * The legacy big-endian CRC-32C of MySQL 5.6/5.7 builds before the fix
+ * (`ut_crc32_legacy_big_endian` in MySQL's ut0crc32.cc): bytes up to an 8-byte
+ * aligned address one at a time, then each aligned 8-byte word byte-swapped
+ * before it enters the CRC (so its bytes are taken last to first), then the
+ * remaining bytes one at a time. Page frames are page-aligned, so alignment is
+ * counted from the page start: `pageOff` is where the page starts in `b`,
+ * `start` the offset inside the page.
+ */
+export function crc32cLegacyBigEndianTs(
+  b: Uint8Array,
+  pageOff: number,
+  start: number,
+  len: number,
+): number {
+  const t0 = CRC_TABLES[0];
+  let c = ~0;
+  let p = start;
+  const end = start + len;
+  while (p < end && (p & 7) !== 0) c = t0[(c ^ b[pageOff + p++]) & 0xff] ^ (c >>> 8);
+  while (end - p >= 8) {
+    for (let k = 7; k >= 0; k--) c = t0[(c ^ b[pageOff + p + k]) & 0xff] ^ (c >>> 8);
+    p += 8;
+  }
+  while (p < end) c = t0[(c ^ b[pageOff + p++]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}

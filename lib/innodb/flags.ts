@@ -10,6 +10,7 @@
  * compression algorithm. A ssize s means 512 << s bytes; page ssize 0 means 16 KiB.
  */
 import { be32, FIL_PAGE_SPACE_ID, FSP_SPACE_FLAGS, UNIV_ZIP_SIZE_MIN } from "./layout.ts";
+import { mariadbEncrypted, mysqlEncryptionVersion } from "./encryption_info.ts";
 
 /** What the validator needs to know about a tablespace. */
 export interface SpaceInfo {
@@ -27,6 +28,12 @@ export interface SpaceInfo {
   fullCrc32: boolean;
   /** MariaDB PAGE_COMPRESSED=1. */
   pageCompressed: boolean;
+  /** MariaDB crypt data on page 0 (non-full_crc32): pages with a key version carry a post-encryption checksum. */
+  mariadbCrypt?: boolean;
+  /** MySQL keyring encryption header version on page 0 (1 `lCA`, 2 `lCB`, 3 `lCC`), 0 or absent if none. */
+  mysqlEncryption?: number;
+  /** The MySQL tablespace key, when one was found (keyring or .cfp): encrypted pages are verified. */
+  key?: { key: Uint8Array; iv: Uint8Array };
 }
 
 const FCRC32_MARKER = 1 << 4;
@@ -77,10 +84,24 @@ export function decodeFlags(flags: number, spaceId = 0): SpaceInfo {
   };
 }
 
-/** Read the flags and space id from the first bytes of page 0 (at least 58 bytes). */
+/**
+ * Read the flags and space id from the first bytes of page 0 (at least 58
+ * bytes), and, when the whole page is there, its encryption record. Callers
+ * reading a stream wait for a whole physical page (see {@link needsWholePage0}).
+ */
 export function spaceInfoFromPage0(page0: Uint8Array): SpaceInfo {
   if (page0.length < FSP_SPACE_FLAGS + 4) throw new Error("shorter than a page header");
-  return decodeFlags(be32(page0, FSP_SPACE_FLAGS), be32(page0, FIL_PAGE_SPACE_ID));
+  const s = decodeFlags(be32(page0, FSP_SPACE_FLAGS), be32(page0, FIL_PAGE_SPACE_ID));
+  if (page0.length >= s.physicalSize) {
+    if (!s.fullCrc32) s.mariadbCrypt = mariadbEncrypted(page0, s.physicalSize, s.logicalSize);
+    s.mysqlEncryption = mysqlEncryptionVersion(page0, s.physicalSize, s.logicalSize);
+  }
+  return s;
+}
+
+/** Whether `have` bytes of page 0 are too few to learn everything about the space (wait for more). */
+export function needsWholePage0(s: SpaceInfo, have: number): boolean {
+  return have < s.physicalSize;
 }
 
 /** Pages per extent for a logical page size (1 MiB extents up to 16 KiB pages). */

@@ -30,6 +30,22 @@ export const BUF_NO_CHECKSUM_MAGIC = 0xdeadbeef;
 export const FIL_PAGE_PAGE_COMPRESSED = 34354;
 /** MariaDB page_compressed and encrypted page (non-full_crc32 format). */
 export const FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED = 37401;
+/** MySQL transparent page compression (COMPRESSION="zlib"/"lz4"): the page body is compressed. */
+export const FIL_PAGE_COMPRESSED = 14;
+/** MySQL keyring-encrypted page. */
+export const FIL_PAGE_ENCRYPTED = 15;
+/** MySQL page compressed, then encrypted. */
+export const FIL_PAGE_COMPRESSED_AND_ENCRYPTED = 16;
+/** MySQL encrypted R-tree page. */
+export const FIL_PAGE_ENCRYPTED_RTREE = 17;
+/** Page type of page 0 (the tablespace header page). */
+export const FIL_PAGE_TYPE_FSP_HDR = 8;
+/** The 4 bytes after FIL_PAGE_FILE_FLUSH_LSN: MariaDB's post-encryption checksum (non-full_crc32). */
+export const FIL_PAGE_CRYPT_CHECKSUM = FIL_PAGE_FILE_FLUSH_LSN + 4;
+/** Start of the extent descriptor array on page 0 (FSP header offset + FSP header size). */
+export const XDES_ARR_OFFSET = FIL_PAGE_DATA + 112;
+/** Bytes per extent descriptor. */
+export const XDES_SIZE = 40;
 /** Bit of FIL_PAGE_TYPE marking a page_compressed page in the full_crc32 format. */
 export const FIL_PAGE_COMPRESS_FCRC32_MARKER = 1 << 15;
 /** Smallest page size InnoDB knows (ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=1). */

@@ -10,7 +10,7 @@
  */
 import { type ChecksumAlgorithm, parseAlgorithm } from "./algorithm.ts";
 import type { PageBuffer } from "./checksum_kernels.ts";
-import { describeSpace, type SpaceInfo, spaceInfoFromPage0 } from "./flags.ts";
+import { describeSpace, needsWholePage0, type SpaceInfo, spaceInfoFromPage0 } from "./flags.ts";
 import { FIL_PAGE_LSN, UNIV_PAGE_SIZE_MAX, UNIV_ZIP_SIZE_MIN } from "./layout.ts";
 import { checkPages, emptyRange, type RangeResult } from "./page_range.ts";
 import type { FileReport } from "./report.ts";
@@ -81,13 +81,20 @@ export class PageFeed {
         this.#head = joined;
         return;
       }
-      this.#head = new Uint8Array(0);
+      let space: SpaceInfo;
       try {
-        this.#space = spaceInfoFromPage0(joined);
+        space = spaceInfoFromPage0(joined);
       } catch (err) {
         this.#bad = `page 0 has invalid tablespace flags: ${(err as Error).message}`;
         return;
       }
+      // Page 0's encryption record sits deep in the page: wait for all of it.
+      if (needsWholePage0(space, joined.length)) {
+        this.#head = joined;
+        return;
+      }
+      this.#head = new Uint8Array(0);
+      this.#space = space;
       this.#carry = new Uint8Array(this.#space.physicalSize);
       bytes = joined;
     }

@@ -55,7 +55,7 @@ export function checkPages(
   const size = space.physicalSize;
   const dblwr = space.spaceId === 0;
   const mode = runMode(space, algo);
-  const bytes = buf.bytes;
+  let bytes = buf.bytes;
   for (let i = 0; i < count; i++) {
     const pageNo = firstPage + i;
     if (dblwr && isDoublewritePage(space, pageNo)) {
@@ -80,6 +80,8 @@ export function checkPages(
       }
     }
     const v = judgePage(buf, off + i * size, firstPage + i, space, algo, bytes);
+    // Inflating an LZ4 page may grow kernel memory, which detaches the old view.
+    if (bytes.buffer.byteLength === 0) bytes = buf.bytes;
     into.pages++;
     if (typeof v === "number") into.flavours[v]++;
     else {

@@ -9,7 +9,7 @@ import type { FileEntry } from "../entry.ts";
 import { CorruptionError } from "../errors.ts";
 import type { ChecksumAlgorithm } from "./algorithm.ts";
 import { allocPageBuffer, type PageBuffer } from "./checksum_kernels.ts";
-import { type SpaceInfo, spaceInfoFromPage0 } from "./flags.ts";
+import { needsWholePage0, type SpaceInfo, spaceInfoFromPage0 } from "./flags.ts";
 import { UNIV_ZIP_SIZE_MIN } from "./layout.ts";
 import { checkPages, emptyRange, type RangeResult } from "./page_range.ts";
 
@@ -66,6 +66,8 @@ export class PageStream {
           this.page0Error = (err as Error).message;
           return;
         }
+        // Page 0's encryption record sits deep in the page: wait for all of it.
+        if (needsWholePage0(this.space, this.#fill)) this.space = undefined;
       }
       if (this.#fill === cap) this.#judge();
       if (this.stopped) return;

@@ -12,6 +12,8 @@ export interface FileReport {
   status: "valid" | "corrupt" | "error" | "not-validated";
   /** Why the file could not be read. */
   error?: string;
+  /** Why an InnoDB file was deliberately not validated (e.g. the temporary tablespace). */
+  note?: string;
   /** Tablespace format (`16k`, `full_crc32 16k`, `16k compressed 4k`, ...). */
   format?: string;
   pageSize?: number;
@@ -33,6 +35,13 @@ export interface FileReport {
   flavour?: string;
   /** Trailing bytes that do not make a whole page. */
   truncatedBytes?: number;
+  /**
+   * MySQL keyring-encrypted pages read without their key: page number checked,
+   * checksum not verified (not corrupt, not proved valid either).
+   */
+  encryptedNotVerified?: number;
+  /** Why the MySQL tablespace key could not be had (keyring or .cfp given but no key from them). */
+  keyProblem?: string;
 }
 
 /** The whole run. */
@@ -47,10 +56,68 @@ export interface ValidationReport {
     notValidated: number;
     pages: number;
     corruptPages: number;
+    /** Encrypted pages not verified (no key), over all files. */
+    encryptedNotVerified: number;
     bytes: number;
     seconds: number;
     mbPerSecond: number;
   };
+}
+
+/**
+ * Totals accumulated one file report at a time, so a run over many files need
+ * not keep the reports of the valid ones.
+ */
+export class RunTally {
+  files = 0;
+  validated = 0;
+  corruptFiles = 0;
+  unreadableFiles = 0;
+  notValidated = 0;
+  pages = 0;
+  corruptPages = 0;
+  encryptedNotVerified = 0;
+  bytes = 0;
+  /** Files that are not InnoDB tablespaces, by extension (`(no extension)` for none). */
+  readonly otherExtensions = new Map<string, number>();
+
+  /** Count one file. */
+  add(f: FileReport): void {
+    this.files++;
+    if (f.status === "not-validated" && !f.note) {
+      const ext = /\.[^./]+$/.exec(f.name)?.[0] ?? "(no extension)";
+      this.otherExtensions.set(ext, (this.otherExtensions.get(ext) ?? 0) + 1);
+    }
+    this.pages += f.pages;
+    this.corruptPages += f.corruptPages;
+    this.encryptedNotVerified += f.encryptedNotVerified ?? 0;
+    if (f.status !== "not-validated") this.bytes += f.bytes;
+    if (f.status === "valid" || f.status === "corrupt") this.validated++;
+    if (f.status === "corrupt") this.corruptFiles++;
+    else if (f.status === "error") this.unreadableFiles++;
+    else if (f.status === "not-validated") this.notValidated++;
+  }
+
+  /** The run's report: these totals with the file records kept (all of them, or the notable ones). */
+  report(algorithm: string, files: FileReport[], seconds: number): ValidationReport {
+    return {
+      algorithm,
+      files,
+      totals: {
+        files: this.files,
+        validated: this.validated,
+        corruptFiles: this.corruptFiles,
+        unreadableFiles: this.unreadableFiles,
+        notValidated: this.notValidated,
+        pages: this.pages,
+        corruptPages: this.corruptPages,
+        encryptedNotVerified: this.encryptedNotVerified,
+        bytes: this.bytes,
+        seconds,
+        mbPerSecond: seconds > 0 ? this.bytes / 1e6 / seconds : 0,
+      },
+    };
+  }
 }
 
 /** Totals over file reports. */
@@ -59,29 +126,9 @@ export function summarize(
   files: FileReport[],
   seconds: number,
 ): ValidationReport {
-  let pages = 0, corruptPages = 0, bytes = 0;
-  for (const f of files) {
-    pages += f.pages;
-    corruptPages += f.corruptPages;
-    if (f.status !== "not-validated") bytes += f.bytes;
-  }
-  const count = (s: FileReport["status"]) => files.filter((f) => f.status === s).length;
-  return {
-    algorithm,
-    files,
-    totals: {
-      files: files.length,
-      validated: count("valid") + count("corrupt"),
-      corruptFiles: count("corrupt"),
-      unreadableFiles: count("error"),
-      notValidated: count("not-validated"),
-      pages,
-      corruptPages,
-      bytes,
-      seconds,
-      mbPerSecond: seconds > 0 ? bytes / 1e6 / seconds : 0,
-    },
-  };
+  const tally = new RunTally();
+  for (const f of files) tally.add(f);
+  return tally.report(algorithm, files, seconds);
 }
 
 /** What a report names: the file as shown, and the table it belongs to. */

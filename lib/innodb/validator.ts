@@ -1,20 +1,24 @@
 /**
- * The validation engine over files on disk: each file's page 0 is read on the
- * calling thread to learn its page size and format, then the file is cut into
- * large blocks that the worker pool reads straight into WASM memory and
- * judges. Memory stays bounded: at most two blocks per worker are in flight.
+ * The validation engine over files on disk: each file's head (page 0 and, for
+ * small files, everything) is read on the calling thread to learn its page
+ * size and format and judged there; the rest of a larger file is cut into
+ * blocks that the worker pool reads straight into WASM memory and judges.
+ * Memory stays bounded: at most two blocks per worker are in flight, files are
+ * taken from the input lazily and each file's report is handed on when done.
  * A file that cannot be read, is empty or too short becomes an error record;
  * the run goes on with the next file.
  */
 import fs from "node:fs";
 import { type ChecksumAlgorithm, parseAlgorithm } from "./algorithm.ts";
 import { describeSpace, type SpaceInfo, spaceInfoFromPage0 } from "./flags.ts";
-import { UNIV_PAGE_SIZE_MAX, UNIV_ZIP_SIZE_MIN } from "./layout.ts";
-import { emptyRange, mergeRange, type RangeResult } from "./page_range.ts";
+import { UNIV_ZIP_SIZE_MIN } from "./layout.ts";
+import { checkPages, emptyRange, mergeRange, type RangeResult } from "./page_range.ts";
+import { allocPageBuffer, type PageBuffer } from "./checksum_kernels.ts";
 import { ValidatePool } from "./pool.ts";
 import type { RangeTask } from "./pool_protocol.ts";
 import { errorReport, type FileReport, validReport } from "./report.ts";
-import { FLAVOURS } from "./verdict.ts";
+import type { KeyFinder } from "./key_source.ts";
+import { F_ENCRYPTED_UNVERIFIED, FLAVOURS } from "./verdict.ts";
 
 /** A file to validate. */
 export interface ValidateInput {
@@ -42,23 +46,51 @@ export interface EngineOptions {
   blockSize?: number;
   /** Bytes read and judged at a time inside a task (default 1 MiB, about L2-sized). */
   pieceSize?: number;
+  /** Finds MySQL tablespace keys (see key_source.ts); without one, encrypted pages are not verified. */
+  keys?: KeyFinder;
 }
 
 interface Prepared {
+  index: number;
   input: ValidateInput;
   report: FileReport;
   space?: SpaceInfo;
   result: RangeResult;
   stopped: boolean;
+  /** Bytes from here on go to the workers (the head was judged on the calling thread). */
+  rest: number;
+  /** Tasks sent and not yet answered. */
+  pending: number;
+  /** All of the file's tasks have been made. */
+  queued: boolean;
 }
 
-function prepare(input: ValidateInput): Prepared {
+/** Files up to this size are read once and judged on the calling thread (no worker round trip). */
+const SMALL = 256 << 10;
+
+/**
+ * Open a file, read its head (up to {@link SMALL} bytes, straight into `buf`),
+ * learn the space from page 0 and judge the pages the head holds. The rest of
+ * the file, if any, is left to range tasks.
+ */
+function prepare(
+  index: number,
+  input: ValidateInput,
+  buf: PageBuffer,
+  algo: ChecksumAlgorithm,
+  threshold: number,
+  keys?: KeyFinder,
+): Prepared {
   const result = emptyRange();
-  const fail = (msg: string, bytes = 0) => ({
+  const fail = (msg: string, bytes = 0): Prepared => ({
+    index,
     input,
     report: errorReport(input, msg, bytes),
     result,
     stopped: true,
+    rest: 0,
+    pending: 0,
+    queued: true,
   });
   let fd = -1;
   try {
@@ -74,21 +106,49 @@ function prepare(input: ValidateInput): Prepared {
     if (size < UNIV_ZIP_SIZE_MIN) {
       return fail(`file too small (${size} bytes): not an InnoDB tablespace`, size);
     }
-    const head = new Uint8Array(Math.min(size, UNIV_PAGE_SIZE_MAX));
-    fs.readSync(fd, head, 0, head.length, 0);
+    const want = Math.min(size, buf.length);
+    let got = 0;
+    while (got < want) {
+      const n = fs.readSync(fd, buf.bytes, got, want - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got < want) return fail("file shrank while being read", size);
     let space: SpaceInfo;
     try {
-      space = spaceInfoFromPage0(head);
+      space = spaceInfoFromPage0(buf.bytes.subarray(0, got));
     } catch (err) {
       return fail(`page 0 has invalid tablespace flags: ${(err as Error).message}`, size);
     }
     if (size < space.physicalSize) {
       return fail(`file too small (${size} bytes) for one ${space.physicalSize}-byte page`, size);
     }
+    let keyProblem: string | undefined;
+    if (space.mysqlEncryption && keys) {
+      const k = keys(input.path, buf.bytes.subarray(0, space.physicalSize), space);
+      if (typeof k === "string") keyProblem = k;
+      else if (k) space.key = k;
+    }
+    const ps = space.physicalSize;
+    const whole = size - (size % ps);
+    const head = Math.min(whole, got - (got % ps));
+    checkPages(buf, 0, head / ps, 0, space, algo, threshold, result);
     const report = validReport(input, size, describeSpace(space), space);
     const rest = size % space.physicalSize;
     if (rest) report.truncatedBytes = rest;
-    return { input, report, space, result, stopped: false };
+    if (keyProblem) report.keyProblem = keyProblem;
+    const stopped = result.corrupt.length >= threshold;
+    return {
+      index,
+      input,
+      report,
+      space,
+      result,
+      stopped,
+      rest: stopped ? whole : head,
+      pending: 0,
+      queued: false,
+    };
   } catch (err) {
     return fail(ioMessage(err));
   } finally {
@@ -136,6 +196,8 @@ export function finishReport(
     }
   }
   if (best >= 0) report.flavour = FLAVOURS[best];
+  const encrypted = result.flavours[F_ENCRYPTED_UNVERIFIED];
+  if (encrypted) report.encryptedNotVerified = encrypted;
   return report;
 }
 
@@ -144,76 +206,125 @@ export async function validateFiles(
   inputs: ValidateInput[],
   opts: EngineOptions = {},
 ): Promise<FileReport[]> {
+  const out: FileReport[] = new Array(inputs.length);
+  await validateEach(inputs, opts, (r, i) => void (out[i] = r));
+  return out;
+}
+
+/**
+ * Validate files on disk one after another, handing each file's report to
+ * `onReport` (with the file's position in `inputs`) as soon as it is complete,
+ * in completion order; nothing about a file is kept after that, so memory stays
+ * flat however many files there are. Small files are read once and judged on
+ * the calling thread; larger ones are cut into blocks for the worker pool, which
+ * is started only when the first such block appears. `inputs` is iterated
+ * lazily, at most a few files ahead of the work.
+ */
+export async function validateEach(
+  inputs: Iterable<ValidateInput>,
+  opts: EngineOptions,
+  onReport: (report: FileReport, index: number) => void,
+): Promise<void> {
   const algo = opts.algorithm ?? parseAlgorithm();
   const threshold = Math.max(1, opts.threshold ?? 64);
   const block = opts.blockSize ?? 8 << 20;
-  const prepared = inputs.map(prepare);
-  const total = prepared.reduce((n, p) => n + (p.space ? p.report.bytes : 0), 0);
-  const tasks: { file: Prepared; task: RangeTask }[] = [];
+  const threads = opts.threads ?? 1;
+  const head = allocPageBuffer(SMALL, opts.kernels ?? "auto");
+  let pool: ValidatePool | undefined;
+  let done = 0;
+  let seen = 0;
   let id = 0;
-  for (const file of prepared) {
-    if (!file.space) continue;
-    const ps = file.space.physicalSize;
-    const whole = file.report.bytes - (file.report.bytes % ps);
-    const step = Math.max(ps, block - (block % ps));
-    for (let off = 0; off < whole; off += step) {
-      tasks.push({
-        file,
-        task: {
-          id: id++,
-          path: file.input.path,
-          offset: off,
-          length: Math.min(step, whole - off),
-          firstPage: off / ps,
-          space: file.space,
-          algo,
-          maxCorrupt: threshold,
-          kernels: opts.kernels ?? "auto",
-          pieceSize: opts.pieceSize ?? 1 << 20,
-        },
-      });
+  const finish = (file: Prepared) => {
+    onReport(
+      finishReport(
+        file.report,
+        file.result,
+        threshold,
+        file.stopped && file.report.status !== "error",
+      ),
+      file.index,
+    );
+  };
+  /** The next range task, preparing (and finishing small) files as needed. */
+  const source = (function* (): Generator<{ file: Prepared; task: RangeTask }> {
+    let index = 0;
+    for (const input of inputs) {
+      const file = prepare(index++, input, head, algo, threshold, opts.keys);
+      seen += file.report.bytes;
+      done += file.rest;
+      opts.onProgress?.(done, seen);
+      if (!file.space || file.stopped) {
+        finish(file);
+        continue;
+      }
+      const ps = file.space.physicalSize;
+      const whole = file.report.bytes - (file.report.bytes % ps);
+      const step = Math.max(ps, block - (block % ps));
+      for (let off = file.rest; off < whole; off += step) {
+        if (file.stopped) break;
+        file.pending++;
+        yield {
+          file,
+          task: {
+            id: id++,
+            path: file.input.path,
+            offset: off,
+            length: Math.min(step, whole - off),
+            firstPage: off / ps,
+            space: file.space,
+            algo,
+            maxCorrupt: threshold,
+            kernels: opts.kernels ?? "auto",
+            pieceSize: opts.pieceSize ?? 1 << 20,
+          },
+        };
+      }
+      file.queued = true;
+      if (file.pending === 0) finish(file);
     }
-  }
-  if (tasks.length > 0) {
-    const pool = new ValidatePool(Math.min(opts.threads ?? 1, tasks.length));
-    try {
-      let done = 0;
-      let next = 0;
-      const depth = Math.max(1, pool.size) * 2;
-      const runOne = async (): Promise<void> => {
-        while (next < tasks.length) {
-          if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
-          const { file, task } = tasks[next++];
-          if (file.stopped) continue;
-          const reply = await pool.run(task);
-          done += task.length;
-          opts.onProgress?.(done, total);
-          if (file.stopped) continue;
+  })();
+  try {
+    // Small files are done inside the generator: no pool unless a range task appears.
+    let first: IteratorResult<{ file: Prepared; task: RangeTask }> | undefined = source.next();
+    if (first.done) return;
+    pool = new ValidatePool(threads);
+    const depth = Math.max(1, pool.size) * 2;
+    const runOne = async (): Promise<void> => {
+      for (;;) {
+        if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
+        const next = first ?? source.next();
+        first = undefined;
+        if (next.done) return;
+        const { file, task } = next.value;
+        const reply = file.stopped ? undefined : await pool!.run(task);
+        file.pending--;
+        done += task.length;
+        opts.onProgress?.(done, seen);
+        if (reply && !file.stopped) {
           if (reply.error !== undefined) {
             file.stopped = true;
             file.report = errorReport(file.input, `read failed: ${reply.error}`, file.report.bytes);
-            continue;
-          }
-          mergeRange(file.result, reply.result);
-          if (reply.short) {
-            file.stopped = true;
-            file.report = errorReport(
-              file.input,
-              "file shrank while being read",
-              file.report.bytes,
-            );
-          } else if (file.result.corrupt.length >= threshold) {
-            file.stopped = true;
-            file.result.corrupt.sort((a, b) => a.page - b.page);
+          } else {
+            mergeRange(file.result, reply.result);
+            if (reply.short) {
+              file.stopped = true;
+              file.report = errorReport(
+                file.input,
+                "file shrank while being read",
+                file.report.bytes,
+              );
+            } else if (file.result.corrupt.length >= threshold) {
+              file.stopped = true;
+              file.result.corrupt.sort((a, b) => a.page - b.page);
+            }
           }
         }
-      };
-      await Promise.all(Array.from({ length: depth }, runOne));
-    } finally {
-      await pool.close();
-    }
+        if (file.queued && file.pending === 0) finish(file);
+      }
+    };
+    await Promise.all(Array.from({ length: depth }, runOne));
+  } finally {
+    source.return(undefined);
+    await pool?.close();
   }
-  return prepared.map((p) =>
-    finishReport(p.report, p.result, threshold, p.stopped && p.report.status !== "error")
-  );
 }

@@ -12,17 +12,32 @@
  *   two checksum fields match crc32, innodb (legacy fold) or none (0xDEADBEEF)
  *   as the algorithm allows; MariaDB page_compressed pages carry no checksum;
  * - ROW_FORMAT=COMPRESSED pages: the zip checksum (3 CRC-32C parts XORed, or
- *   Adler-32, or none) over the physical page.
+ *   Adler-32, or none) over the physical page;
+ * - MariaDB encrypted pages (crypt data on page 0, key version in bytes 26..29
+ *   not 0): only the post-encryption checksum in bytes 30..33, as
+ *   fil_space_verify_crypt_checksum() does (page_compressed ones carry none);
+ * - MySQL page-compressed pages (type 14): inflated, then judged as plain pages;
+ * - MySQL keyring-encrypted pages (types 15, 16, 17): with the tablespace key
+ *   (SpaceInfo.key) decrypted and judged as what they were; without it only the
+ *   page number can be checked and they count as encrypted, not verified;
+ * - the legacy big-endian crc32 of some MySQL 5.6/5.7 builds is accepted by the
+ *   non-strict algorithms, never by strict_crc32.
  */
 import type { ChecksumAlgorithm } from "./algorithm.ts";
 import type { SpaceInfo } from "./flags.ts";
-import type { PageBuffer } from "./checksum_kernels.ts";
+import { type PageBuffer, wrapPageBuffer } from "./checksum_kernels.ts";
+import { crc32cLegacyBigEndianTs } from "./checksum_ts.ts";
+import { inflateMysqlPage } from "./page_compression.ts";
+import { decryptMysqlPage } from "./mysql_keyring.ts";
 import {
   be16,
   be32,
   BUF_NO_CHECKSUM_MAGIC,
   FIL_PAGE_COMPRESS_FCRC32_MARKER,
+  FIL_PAGE_COMPRESSED,
+  FIL_PAGE_CRYPT_CHECKSUM,
   FIL_PAGE_DATA,
+  FIL_PAGE_ENCRYPTED_RTREE,
   FIL_PAGE_FILE_FLUSH_LSN,
   FIL_PAGE_LSN,
   FIL_PAGE_OFFSET,
@@ -44,6 +59,13 @@ export const FLAVOURS = [
   "zip_crc32",
   "zip_adler32",
   "zip_none",
+  "crc32_big_endian",
+  "encrypted_crc32",
+  "encrypted_innodb",
+  "encrypted_none",
+  "mysql_compressed",
+  "encrypted_not_verified",
+  "mysql_encrypted",
 ] as const;
 
 /** One of {@link FLAVOURS}. */
@@ -58,7 +80,21 @@ export const F_ZERO = 0,
   F_PAGE_COMPRESSED = 5,
   F_ZIP_CRC32 = 6,
   F_ZIP_ADLER = 7,
-  F_ZIP_NONE = 8;
+  F_ZIP_NONE = 8,
+  /** MySQL 5.6/5.7 big-endian crc32 (`ut_crc32_legacy_big_endian`). */
+  F_CRC32_BE = 9,
+  /** MariaDB encrypted page, post-encryption checksum crc32 (or the zip crc32). */
+  F_ENC_CRC32 = 10,
+  /** MariaDB encrypted page, post-encryption checksum innodb (or the zip adler32). */
+  F_ENC_INNODB = 11,
+  /** MariaDB encrypted page, post-encryption checksum 0xDEADBEEF. */
+  F_ENC_NONE = 12,
+  /** MySQL page-compressed page (type 14) whose inflated page verifies. */
+  F_MYSQL_COMPRESSED = 13,
+  /** MySQL keyring-encrypted page (type 15/16/17) read without its key: not verified. */
+  F_ENCRYPTED_UNVERIFIED = 14,
+  /** MySQL keyring-encrypted page decrypted with its key, whose plain page verifies. */
+  F_MYSQL_ENCRYPTED = 15;
 
 /** A number (index into FLAVOURS) for a valid page, or the reasons a page is corrupt. */
 export type PageVerdict = number | string;
@@ -103,8 +139,128 @@ export function judgePage(
   ) {
     return reasons.length ? reasons.join("; ") : F_PAGE_COMPRESSED;
   }
+  if (type > FIL_PAGE_COMPRESSED && type <= FIL_PAGE_ENCRYPTED_RTREE) {
+    if (!space.key) return reasons.length ? reasons.join("; ") : F_ENCRYPTED_UNVERIFIED;
+    return judgeMysqlEncrypted(b, off, space, algo, reasons);
+  }
+  if (type === FIL_PAGE_COMPRESSED && !space.zipSize) {
+    return judgeMysqlCompressed(b, off, size, algo, reasons);
+  }
+  if (space.mariadbCrypt && pageNo !== 0 && be32(b, off + FIL_PAGE_FILE_FLUSH_LSN) !== 0) {
+    return judgeMariadbCrypt(buf, b, off, space, algo, reasons);
+  }
   if (space.zipSize) return judgeZip(buf, b, off, size, algo, reasons);
   return judgeClassic(buf, b, off, size, algo, reasons);
+}
+
+/** Scratch pages for inflated and decrypted pages (per thread). */
+let inflated: Uint8Array | undefined;
+let decrypted: Uint8Array | undefined;
+
+/** MySQL type 15/16/17 with the tablespace key: decrypt, then the rules for what it was. */
+function judgeMysqlEncrypted(
+  b: Uint8Array,
+  off: number,
+  space: SpaceInfo,
+  algo: ChecksumAlgorithm,
+  reasons: string[],
+): PageVerdict {
+  const size = space.physicalSize;
+  if (!decrypted || decrypted.length < size) decrypted = new Uint8Array(size);
+  const page = decrypted.subarray(0, size);
+  decryptMysqlPage(b, off, size, space.key!, page);
+  const plain = wrapPageBuffer(page);
+  let inner: PageVerdict;
+  if (be16(page, FIL_PAGE_TYPE) === FIL_PAGE_COMPRESSED && !space.zipSize) {
+    inner = judgeMysqlCompressed(page, 0, size, algo, reasons);
+  } else if (space.zipSize) inner = judgeZip(plain, page, 0, size, algo, reasons);
+  else inner = judgeClassic(plain, page, 0, size, algo, reasons);
+  if (typeof inner === "number") return F_MYSQL_ENCRYPTED;
+  return `after decrypting: ${inner}`;
+}
+
+/** MySQL type 14: inflate, then the plain-page rules on the result. */
+function judgeMysqlCompressed(
+  b: Uint8Array,
+  off: number,
+  size: number,
+  algo: ChecksumAlgorithm,
+  reasons: string[],
+): PageVerdict {
+  if (!inflated || inflated.length < size) inflated = new Uint8Array(size);
+  const why = inflateMysqlPage(b, off, size, inflated);
+  if (why) {
+    reasons.push(why);
+    return reasons.join("; ");
+  }
+  const inner = judgeClassic(wrapPageBuffer(inflated), inflated, 0, size, algo, reasons);
+  if (typeof inner === "number") return F_MYSQL_COMPRESSED;
+  return `after inflating: ${inner}`;
+}
+
+/**
+ * MariaDB encrypted page (non-full_crc32): the post-encryption checksum in bytes
+ * 30..33 over the encrypted page, by the classic or the zip formula; none on
+ * page_compressed pages. Follows fil_space_verify_crypt_checksum().
+ */
+function judgeMariadbCrypt(
+  buf: PageBuffer,
+  b: Uint8Array,
+  off: number,
+  space: SpaceInfo,
+  algo: ChecksumAlgorithm,
+  reasons: string[],
+): PageVerdict {
+  if (be16(b, off + FIL_PAGE_TYPE) === FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED) {
+    return reasons.length ? reasons.join("; ") : F_PAGE_COMPRESSED;
+  }
+  const size = space.physicalSize;
+  const stored = be32(b, off + FIL_PAGE_CRYPT_CHECKSUM);
+  let crc: number, innodb: () => number;
+  if (space.zipSize) {
+    crc = zipCrc32(buf, off, size);
+    innodb = () => zipAdler(buf, off, size);
+  } else {
+    crc = (buf.crc32c(off + FIL_PAGE_OFFSET, FIL_PAGE_FILE_FLUSH_LSN - FIL_PAGE_OFFSET) ^
+      buf.crc32c(off + FIL_PAGE_DATA, size - FIL_PAGE_DATA - 8)) >>> 0;
+    innodb = () => buf.innodbNew(off, size);
+  }
+  let ok = -1;
+  if (stored === crc) ok = F_ENC_CRC32;
+  else if (algo.strict !== "crc32") {
+    if (stored === BUF_NO_CHECKSUM_MAGIC) ok = F_ENC_NONE;
+    else if (stored === innodb()) ok = F_ENC_INNODB;
+  }
+  if (ok < 0) {
+    reasons.push(
+      `encrypted page: post-encryption checksum mismatch (stored ${hex32(stored)}, crc32 ${
+        hex32(crc)
+      }${algo.strict === "crc32" ? "" : `, innodb ${hex32(innodb())}`})`,
+    );
+  }
+  return reasons.length ? reasons.join("; ") : ok;
+}
+
+function zipCrc32(buf: PageBuffer, off: number, size: number): number {
+  return (buf.crc32c(off + FIL_PAGE_OFFSET, FIL_PAGE_LSN - FIL_PAGE_OFFSET) ^
+    buf.crc32c(off + FIL_PAGE_TYPE, 2) ^
+    buf.crc32c(off + FIL_PAGE_SPACE_ID, size - FIL_PAGE_SPACE_ID)) >>> 0;
+}
+
+function zipAdler(buf: PageBuffer, off: number, size: number): number {
+  let a = buf.adler32(off + FIL_PAGE_OFFSET, FIL_PAGE_LSN - FIL_PAGE_OFFSET, 0);
+  a = buf.adler32(off + FIL_PAGE_TYPE, 2, a);
+  return buf.adler32(off + FIL_PAGE_SPACE_ID, size - FIL_PAGE_SPACE_ID, a);
+}
+
+/** The legacy big-endian crc32 page checksum (MySQL buf_calc_page_crc32(page, true)). */
+export function pageCrc32BigEndian(b: Uint8Array, off: number, size: number): number {
+  return (crc32cLegacyBigEndianTs(
+    b,
+    off,
+    FIL_PAGE_OFFSET,
+    FIL_PAGE_FILE_FLUSH_LSN - FIL_PAGE_OFFSET,
+  ) ^ crc32cLegacyBigEndianTs(b, off, FIL_PAGE_DATA, size - FIL_PAGE_DATA - 8)) >>> 0;
 }
 
 /**
@@ -201,14 +357,8 @@ function judgeZip(
   ) {
     return F_ZERO;
   }
-  const crc = (buf.crc32c(off + FIL_PAGE_OFFSET, FIL_PAGE_LSN - FIL_PAGE_OFFSET) ^
-    buf.crc32c(off + FIL_PAGE_TYPE, 2) ^
-    buf.crc32c(off + FIL_PAGE_SPACE_ID, size - FIL_PAGE_SPACE_ID)) >>> 0;
-  const adler = () => {
-    let a = buf.adler32(off + FIL_PAGE_OFFSET, FIL_PAGE_LSN - FIL_PAGE_OFFSET, 0);
-    a = buf.adler32(off + FIL_PAGE_TYPE, 2, a);
-    return buf.adler32(off + FIL_PAGE_SPACE_ID, size - FIL_PAGE_SPACE_ID, a);
-  };
+  const crc = zipCrc32(buf, off, size);
+  const adler = () => zipAdler(buf, off, size);
   let ok = -1;
   const s = algo.strict;
   if ((s === "any" || s === "crc32") && stored === crc) ok = F_ZIP_CRC32;
@@ -264,7 +414,7 @@ function judgeClassic(
       ) ok = F_INNODB;
       break;
     default:
-      ok = judgeAny(buf, off, size, f1, f2, lsnHigh, crc);
+      ok = judgeAny(buf, off, size, f1, f2, lsnHigh, crc, b);
   }
   if (ok < 0) {
     reasons.push(
@@ -285,16 +435,21 @@ function judgeAny(
   f2: number,
   lsnHigh: number,
   crc: () => number,
+  b: Uint8Array,
 ): number {
   if (f1 === BUF_NO_CHECKSUM_MAGIC && f2 === BUF_NO_CHECKSUM_MAGIC) return F_NONE;
   const isCrc = () => f1 === f2 && f1 === crc();
+  // MySQL tries the legacy big-endian crc32 after crc32 and innodb (BlockReporter::is_corrupted).
+  const isCrcBe = () => f1 === f2 && f1 === pageCrc32BigEndian(b, off, size);
   let flavour = -1;
   if (f2 !== lsnHigh && f2 !== BUF_NO_CHECKSUM_MAGIC) {
     if (isCrc()) flavour = F_CRC32;
     else if (f2 === buf.innodbOld(off)) flavour = F_INNODB;
+    else if (isCrcBe()) return F_CRC32_BE;
     else return -1;
   }
   if (f1 === 0 || f1 === BUF_NO_CHECKSUM_MAGIC) return flavour < 0 ? F_INNODB : flavour;
   if (flavour === F_CRC32 || isCrc()) return F_CRC32;
-  return f1 === buf.innodbNew(off, size) ? F_INNODB : -1;
+  if (f1 === buf.innodbNew(off, size)) return F_INNODB;
+  return isCrcBe() ? F_CRC32_BE : -1;
 }
