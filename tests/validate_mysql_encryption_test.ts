@@ -158,7 +158,10 @@ Deno.test("MySQL keyring-encrypted tablespace: verified with the keyring or the 
     const none = await runValidate({ json: true }, [f]);
     assert.equal(none.code, 0, none.text);
     assert.match(none.text, new RegExp(`encrypted: ${encrypted} pages not verified \\(no key`));
-    assert.match(none.text, new RegExp(`validated 1 of 1 files: .*, encrypted: ${encrypted} pages not verified`));
+    assert.match(
+      none.text,
+      new RegExp(`validated 1 of 1 files: .*, encrypted: ${encrypted} pages not verified`),
+    );
     assert.equal(none.json!.totals.encryptedNotVerified, encrypted);
     assert.equal(none.json!.totals.corruptPages, 0);
     // With the keyring: decrypted and verified, in workers too.

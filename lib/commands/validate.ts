@@ -287,7 +287,11 @@ export const validateCommand: Command = {
     "ROW_FORMAT=COMPRESSED checksums), the LSN copy in the page trailer, and the page " +
     "number. A backup directory or image is also checked against its manifest: missing, " +
     "truncated, altered (CRC-32C) and unexpected entries are reported by name. The algorithm comes from the backup's recorded server settings unless " +
-    "--innodb-checksum-algorithm is given; without either, any flavour is accepted.\n\n" +
+    "--innodb-checksum-algorithm is given; without either, any flavour is accepted. " +
+    "MariaDB-encrypted pages are checked by their post-encryption checksum; MySQL " +
+    "keyring-encrypted pages are decrypted and verified with --keyring-file or the table's " +
+    ".cfp, else counted as 'encrypted: N pages not verified'; MySQL page-compressed pages " +
+    "are inflated and verified. Undo and system tablespaces are recognised by content.\n\n" +
     "Exit status: 0 all valid, 1 corruption found or an entry missing, truncated, altered " +
     "or unexpected, 3 a file could not be read.",
   options: [
