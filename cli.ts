@@ -5,16 +5,21 @@
  */
 import process from "node:process";
 import os from "node:os";
-import { parseCommandLine } from "./lib/commands/argv.ts";
 import { COMMANDS, findCommand } from "./lib/commands/mod.ts";
 import { commandHelp, mainHelp } from "./lib/commands/help.ts";
 import { createReporter } from "./lib/progress/reporter.ts";
 import { exitCodeOf, IbvaultError, UsageError } from "./lib/errors.ts";
 import { VERSION } from "./lib/version.ts";
 import { applyOptionFiles } from "./lib/commands/option_merge.ts";
+import { decodeArguments } from "./lib/commands/command_line.ts";
+import { commandLineBytes } from "./lib/names/cmdline.ts";
+import { promptPassword } from "./lib/server/password_prompt.ts";
 
-/** Run ibvault with these arguments; resolves to the process exit code. */
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Run ibvault with these arguments (strings, or the raw bytes of each argument as
+ * the user sent them); resolves to the process exit code.
+ */
+export async function main(argv: readonly (string | Uint8Array)[]): Promise<number> {
   const controller = new AbortController();
   let reportError: (m: string) => void = (m) => void process.stderr.write(`ibvault: ERROR: ${m}\n`);
   const onSignal = (sig: string) => {
@@ -27,7 +32,9 @@ export async function main(argv: string[]): Promise<number> {
   process.on("SIGINT", sigint);
   process.on("SIGTERM", sigterm);
   try {
-    const parsed = parseCommandLine(argv, os.availableParallelism?.() ?? os.cpus().length);
+    const cores = os.availableParallelism?.() ?? os.cpus().length;
+    const line = decodeArguments(argv);
+    let parsed = line.parse(cores);
     if (parsed.version) {
       process.stdout.write(`ibvault ${VERSION}\n`);
       return 0;
@@ -46,7 +53,15 @@ export async function main(argv: string[]): Promise<number> {
       );
     }
     parsed.checkApplies(command);
-    const options = await applyOptionFiles(parsed.options, parsed.given, command);
+    let options = await applyOptionFiles(parsed.options, parsed.given, command);
+    const reread = line.underCharset(options.defaultCharacterSet, cores);
+    if (reread) {
+      // An option file chose the character set: the command line is read again under it.
+      parsed = reread;
+      parsed.checkApplies(command);
+      options = await applyOptionFiles(parsed.options, parsed.given, command);
+    }
+    if (parsed.askPassword) options.password = await promptPassword(controller.signal);
     const report = createReporter({ showProgress: options.showProgress });
     reportError = report.error;
     const code = await command.run({
@@ -77,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  const code = await main(process.argv.slice(2));
+  const code = await main(commandLineBytes(process.argv.slice(2)));
   // Let stdout drain before leaving (it may be a pipe).
   process.exitCode = code;
   if (process.stdout.writableNeedDrain) {

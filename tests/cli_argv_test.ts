@@ -66,3 +66,37 @@ Deno.test("--no-progress and --show-progress", () => {
   assert.equal(parseCommandLine(["--show-progress"], 2).options.showProgress, true);
   assert.equal(parseCommandLine([], 2).options.showProgress, undefined);
 });
+
+Deno.test("a bare --password or -p asks (never takes the next word); -pX and --password=X give it", () => {
+  for (const flag of ["--password", "-p"]) {
+    const p = parseCommandLine([flag, "backup", "--backup-dir=/d"], 2);
+    assert.equal(p.command, "backup");
+    assert.equal(p.askPassword, true);
+    assert.equal(p.options.password, undefined);
+    assert.ok(p.given.has("password"));
+  }
+  assert.equal(parseCommandLine(["-psecret", "backup"], 2).options.password, "secret");
+  const q = parseCommandLine(["--password=", "backup"], 2);
+  assert.equal(q.options.password, "");
+  assert.equal(q.askPassword, false);
+  // The last one wins, as for other options.
+  assert.equal(parseCommandLine(["-p", "--password=x", "backup"], 2).askPassword, false);
+  assert.equal(parseCommandLine(["--password=x", "-p", "backup"], 2).askPassword, true);
+});
+
+Deno.test("option values are checked at parse time, naming the option", () => {
+  assert.throws(
+    () => parseCommandLine(["--port=65536"], 2),
+    /^UsageError: command line: --port must be a whole number from 1 to 65535 \(got 65536\)$/,
+  );
+  assert.equal(parseCommandLine(["--port=65535"], 2).options.port, 65535);
+  assert.throws(() => parseCommandLine(["--key=xyz"], 2), /--key must be 64 hexadecimal digits/);
+  assert.throws(
+    () => parseCommandLine(["--default-character-set=bogus"], 2),
+    /unknown character set/,
+  );
+  assert.throws(
+    () => parseCommandLine(["--threads=0"], 2),
+    /--threads must be a whole number from 1/,
+  );
+});

@@ -1,6 +1,7 @@
 /**
  * copy-back with Unicode names: `àbc`, `à123`, `déf` in `db`; `à123` restored as
- * `new_à123` with each quoting style; --default-character-set latin1 and ascii.
+ * `new_à123` with each quoting style (character sets of the command line:
+ * tests/cli_input_test.ts).
  */
 import assert from "node:assert/strict";
 import { startServer, type ThrowawayServer } from "../scripts/throwaway_server.ts";
@@ -54,57 +55,6 @@ Deno.test("copy-back: à123 restored as new_à123 with each quoting style", asyn
       assert.equal(await checksum(srv, "db.`new_à123`"), original);
       await srv.query("DROP TABLE db.`new_à123`");
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("copy-back: --default-character-set=latin1 turns a UTF-8 argument into mojibake", async () => {
-  await using srv = await startServer();
-  await seedNames(srv);
-  const dir = await backupTo(srv, "^db\\.");
-  try {
-    // An ASCII OLD name restores under the mojibake NEW name: à is read as Ã + NBSP.
-    const run = await copyBack(srv, {
-      backupDir: dir,
-      includeTables: "^db\\.plain$",
-      rename: ["db.plain TO db.`new_àx`"],
-      defaultCharacterSet: "latin1",
-    });
-    assert.equal(run.code, 0, run.lines.join("\n"));
-    const names = await tableNames(srv, "db");
-    const created = names.find((n) => n.startsWith("new_"));
-    console.log(`latin1 reading of "new_àx": ${JSON.stringify(created)}`);
-    assert.equal(created, "new_\u00c3\u00a0x");
-    // A non-ASCII OLD name no longer names a table of the backup, and the error shows why.
-    const bad = await copyBack(srv, {
-      backupDir: dir,
-      rename: ["db.`à123` TO db.x"],
-      defaultCharacterSet: "latin1",
-    });
-    assert.equal(bad.code, 2);
-    console.log(`latin1 error: ${bad.error?.message}`);
-    assert.match(bad.error!.message, /`\u00c3\u00a0123`/);
-    assert.match(bad.error!.message, /OLD must name a selected table/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("copy-back: an impossible conversion fails with Unicode character conversion failed", async () => {
-  await using srv = await startServer();
-  await seedNames(srv);
-  const dir = await backupTo(srv, "^db\\.");
-  try {
-    const run = await copyBack(srv, {
-      backupDir: dir,
-      rename: ["db.à123 TO db.x"],
-      defaultCharacterSet: "ascii",
-    });
-    assert.equal(run.code, 2);
-    assert.match(run.error!.message, /Unicode character conversion failed/);
-    assert.match(run.error!.message, /--rename/);
-    assert.deepEqual(await tableNames(srv, "db"), ["plain", "àbc", "à123", "déf"].sort());
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -13,6 +13,7 @@ import {
 } from "./options.ts";
 import type { Command } from "./command.ts";
 import { UsageError } from "../errors.ts";
+import { checkOptionValue } from "./option_checks.ts";
 
 /** The result of parsing argv, before option files are applied. */
 export interface ParsedCommandLine {
@@ -20,6 +21,8 @@ export interface ParsedCommandLine {
   args: string[];
   help: boolean;
   version: boolean;
+  /** A bare `--password` or `-p` was given (last): ask for the password on the terminal. */
+  askPassword: boolean;
   options: Options;
   /** Long names of the options given on the command line. */
   given: Set<string>;
@@ -62,7 +65,19 @@ export function setOption(options: Options, spec: OptionSpec, raw: string | bool
       }
       target[spec.field] = raw;
   }
+  const stored = target[spec.field];
+  const problem = checkOptionValue(spec.name, Array.isArray(stored) ? stored.at(-1) : stored);
+  if (problem) {
+    throw new UsageError(
+      problem.includes(`--${spec.name}`)
+        ? `${from}: ${problem}`
+        : `${from}: --${spec.name} ${problem}`,
+    );
+  }
 }
+
+/** Internal switch that a bare `--password` / `-p` becomes. */
+const ASK_PASSWORD = "ask-password";
 
 const TRUE_WORDS = ["1", "true", "on", "yes"];
 const FALSE_WORDS = ["0", "false", "off", "no"];
@@ -77,6 +92,16 @@ function normaliseArgs(argv: string[]): { args: string[]; falses: Set<string> } 
   const falses = new Set<string>();
   let rest = false;
   for (const arg of argv) {
+    // mysql client spellings: a bare --password or -p asks on the terminal (it
+    // never takes the next word); -pSECRET is --password=SECRET.
+    if (!rest && (arg === "-p" || arg === "--password")) {
+      args.push(`--${ASK_PASSWORD}`);
+      continue;
+    }
+    if (!rest && arg.startsWith("-p") && !arg.startsWith("--")) {
+      args.push(`--password=${arg.slice(2)}`);
+      continue;
+    }
     if (rest || !arg.startsWith("--") || arg === "--") {
       rest ||= arg === "--";
       args.push(arg);
@@ -114,6 +139,7 @@ export function parseCommandLine(argv: string[], cores: number): ParsedCommandLi
     help: { type: "boolean", short: "h" },
     version: { type: "boolean", short: "V" },
     "no-progress": { type: "boolean" },
+    [ASK_PASSWORD]: { type: "boolean" },
   };
   for (const s of OPTION_SPECS) {
     spec[s.name] = { type: s.type === "boolean" ? "boolean" : "string" };
@@ -128,10 +154,18 @@ export function parseCommandLine(argv: string[], cores: number): ParsedCommandLi
   }
   const options = defaultOptions(cores);
   const given = new Set<string>(falses);
+  let askPassword = false;
   for (const name of falses) setOption(options, findOptionSpec(name)!, false, "command line");
   for (const token of parsed.tokens ?? []) {
     if (token.kind !== "option") continue;
+    if (token.name === ASK_PASSWORD) {
+      askPassword = true;
+      options.password = undefined;
+      given.add("password");
+      continue;
+    }
     given.add(token.name);
+    if (token.name === "password") askPassword = false;
     if (token.name === "help" || token.name === "version") continue;
     if (token.name === "no-progress") {
       options.showProgress = false;
@@ -146,6 +180,7 @@ export function parseCommandLine(argv: string[], cores: number): ParsedCommandLi
     args: rest,
     help: Boolean(parsed.values.help),
     version: Boolean(parsed.values.version),
+    askPassword,
     options,
     given,
     checkApplies(cmd: Command) {

@@ -94,7 +94,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     field: "password",
     type: "string",
     arg: "PW",
-    help: "password (prefer an option file: a password on the command line is visible to others)",
+    help: "password; a bare --password or -p asks on the terminal (prefer that or an option " +
+      "file: a password on the command line is visible to others)",
   },
   { name: "host", field: "host", type: "string", arg: "HOST", help: "server host" },
   { name: "port", field: "port", type: "integer", arg: "N", help: "server TCP port" },
@@ -163,7 +164,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     field: "defaultCharacterSet",
     type: "string",
     arg: "CS",
-    help: "character set of the command line: utf8mb4 (default), utf8, latin1, ascii",
+    help: "character set the command line is written in: utf8mb4 (default), latin1, latin2, " +
+      "greek, hebrew, cp1250, cp1251, ascii, ... (invalid bytes are a usage error)",
   },
   {
     name: "compress",

@@ -2,7 +2,7 @@
  * MySQL option files (`my.cnf`): the groups `[client]` and `[ibvault]` read by
  * the rules of the MySQL client programs.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { access, constants, readdir, readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { UsageError } from "../errors.ts";
@@ -41,13 +41,25 @@ const SYSTEM_FILES = ["/etc/my.cnf", "/etc/mysql/my.cnf"];
  * a bare `key` (true), comments `#` and `;` on their own line and `#` after a
  * value outside quotes, `!include FILE`, `!includedir DIR` (its `*.cnf` files in
  * name order; relative paths resolve against the including file's directory).
- * Keys: underscores become dashes and a `loose-` prefix is dropped. Errors
- * (a missing explicit file, an option outside any group, a bad line) are
- * UsageErrors naming the file and line.
+ * Keys: underscores become dashes and a `loose-` prefix is dropped. Errors are
+ * UsageErrors naming the file and line: a missing or unreadable file named by
+ * `--defaults-file` or `--defaults-extra-file` (even one the other options mean
+ * is not read), an option outside any group, a bad line.
  */
 export async function readOptionFiles(request: OptionFileRequest): Promise<OptionValues> {
   const groups: Record<string, OptionValues> = {};
   for (const g of OPTION_GROUPS) groups[g] = {};
+  // A file named on the command line must be there even when other options mean
+  // it is not read (--no-defaults, or --defaults-extra-file beside --defaults-file):
+  // running with options other than the ones the user pointed at is never right.
+  for (
+    const [option, file] of [
+      ["--defaults-file", request.defaultsFile],
+      ["--defaults-extra-file", request.defaultsExtraFile],
+    ] as const
+  ) {
+    if (file !== undefined) await checkReadable(file, option);
+  }
   if (request.noDefaults) return {};
   if (request.defaultsFile !== undefined) {
     await readRequired(request.defaultsFile, "--defaults-file", groups);
@@ -78,6 +90,16 @@ async function readRequired(
     throw new UsageError(`${option}=${file}: cannot read the file (${errorCode(err)})`);
   }
   await parseOptionText(text, file, groups, 0);
+}
+
+async function checkReadable(file: string, option: string): Promise<void> {
+  try {
+    const st = await stat(file);
+    if (st.isDirectory()) throw Object.assign(new Error("directory"), { code: "EISDIR" });
+    await access(file, constants.R_OK);
+  } catch (err) {
+    throw new UsageError(`${option}=${file}: cannot read the file (${errorCode(err)})`);
+  }
 }
 
 async function readOptional(file: string): Promise<string | undefined> {
