@@ -207,3 +207,13 @@ export function decodeCommandLine(args: readonly Uint8Array[], charset: string):
   checkCharset(charset);
   return args.map((a, i) => decodeArgumentBytes(a, charset, argumentLabel(args, i)));
 }
+
+/**
+ * An option value as the command passes it on. The command line is decoded once,
+ * under `--default-character-set`, before options are parsed (see
+ * {@link decodeCommandLine}), so a value reaching a command is already the text
+ * the user meant and is returned unchanged; kept so commands may name the step.
+ */
+export function decodeArgument(arg: string, _charset: string, _optionName: string): string {
+  return arg;
+}
