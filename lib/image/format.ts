@@ -22,8 +22,6 @@ export const MIN_CHUNK_SIZE = 4096;
 export const MAX_CHUNK_SIZE = 4 << 20;
 /** Bytes an encrypted record adds: IV, up to one padding block, HMAC tag. */
 export const CRYPTO_OVERHEAD = 16 + 16 + 32;
-/** Largest manifest accepted when reading. */
-export const MAX_MANIFEST_SIZE = 64 << 20;
 
 /** Record types. */
 export const RecordType = { ENTRY: 1, DATA: 2, END: 3 } as const;
@@ -92,6 +90,11 @@ export function decodeImageHeader(b: Uint8Array, name: string): ImageHeader {
   const chunkSize = dv.getUint32(12, true);
   if (chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
     throw new CorruptionError(`${name}: chunk size ${chunkSize} out of range`);
+  }
+  if (!encrypted && b.subarray(16, 80).some((x) => x !== 0)) {
+    throw new CorruptionError(
+      `${name}: image header: salt and key check of a plain image must be zero`,
+    );
   }
   return {
     encrypted,
@@ -190,6 +193,9 @@ export function decodeEntryPayload(b: Uint8Array, where: string): EntryInfo {
   const size = dv.getBigUint64(0, true);
   if (size > BigInt(Number.MAX_SAFE_INTEGER)) {
     throw new CorruptionError(`${where}: entry size ${size} out of range`);
+  }
+  if (dv.getUint32(12, true) !== 0) {
+    throw new CorruptionError(`${where}: entry record: reserved field is not zero`);
   }
   let path: string;
   try {
