@@ -14,6 +14,7 @@ import { applyOptionFiles } from "./lib/commands/option_merge.ts";
 import { decodeArguments } from "./lib/commands/command_line.ts";
 import { commandLineBytes } from "./lib/names/cmdline.ts";
 import { promptPassword } from "./lib/server/password_prompt.ts";
+import { printableLines } from "./lib/names/printable.ts";
 
 /**
  * Run ibvault with these arguments (strings, or the raw bytes of each argument as
@@ -21,7 +22,8 @@ import { promptPassword } from "./lib/server/password_prompt.ts";
  */
 export async function main(argv: readonly (string | Uint8Array)[]): Promise<number> {
   const controller = new AbortController();
-  let reportError: (m: string) => void = (m) => void process.stderr.write(`ibvault: ERROR: ${m}\n`);
+  let reportError: (m: string) => void = (m) =>
+    void process.stderr.write(`ibvault: ERROR: ${printableLines(m)}\n`);
   const onSignal = (sig: string) => {
     if (controller.signal.aborted) process.exit(130);
     reportError(`interrupted by ${sig}: cleaning up (press again to quit at once)`);

@@ -38,3 +38,19 @@ export function hasUnsafeCharacters(name: string): boolean {
   UNSAFE.lastIndex = 0;
   return found;
 }
+
+/**
+ * A message for a terminal or log that may span lines on purpose: every control
+ * character but the newline is escaped as by {@link printable}, and each line
+ * after the first is indented, so no name inside it can start a line of its own
+ * (a forged `ibvault completed OK!`) or move the cursor.
+ */
+export function printableLines(message: string): string {
+  return message
+    .split("\n")
+    .map((line, i) => {
+      const safe = printable(line);
+      return i === 0 || safe.startsWith(" ") || safe === "" ? safe : `  ${safe}`;
+    })
+    .join("\n");
+}

@@ -4,6 +4,7 @@
  * themselves, so `--json` and `--no-progress` behave the same everywhere.
  */
 import process from "node:process";
+import { printable, printableLines } from "../names/printable.ts";
 
 /** One progress state: `done` of `total` units, with a label. */
 export interface ProgressState {
@@ -54,9 +55,10 @@ export function createReporter(
     if (drawn) write(isTTY ? "\r\x1b[2K" : "\n");
     drawn = false;
   };
+  // Messages carry names from images, manifests and servers: escaped on the way out.
   const line = (s: string) => {
     clear();
-    write(s + "\n");
+    write(printableLines(s) + "\n");
   };
   return {
     info: (m) => {
@@ -70,7 +72,7 @@ export function createReporter(
       if (now - lastDraw < 100 && s.done !== s.total) return;
       lastDraw = now;
       const secs = (now - start) / 1000;
-      let text = s.label + " ";
+      let text = printable(s.label) + " ";
       if (s.unit === "bytes") {
         text += formatBytes(s.done);
         if (s.total) text += ` / ${formatBytes(s.total)}`;
