@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { writeImage } from "../lib/image/writer.ts";
 import { openImage } from "../lib/image/reader.ts";
-import type { Manifest } from "../lib/image/manifest.ts";
+import type { Manifest } from "../lib/core/manifest.ts";
 import { IbvaultError } from "../lib/errors.ts";
 import { crc32c } from "../lib/image/kernels.ts";
 

@@ -10,10 +10,10 @@ import {
   ManifestScanner,
   MAX_MANIFEST_DEPTH,
   MAX_MANIFEST_SIZE,
-  parseManifest,
+  readManifestBytes,
   validateManifest,
-} from "../lib/manifest_schema.ts";
-import { readManifest } from "../lib/image/manifest_io.ts";
+} from "../lib/core/manifest_schema.ts";
+import { readManifest } from "../lib/core/manifest_io.ts";
 import { decodeEntryPayload, decodeImageHeader, encodeImageHeader } from "../lib/image/format.ts";
 import { crc32c } from "../lib/image/kernels.ts";
 import { jsonBytes, manifestFor, rawImage, rawRecords } from "./raw_image.ts";
@@ -232,11 +232,11 @@ Deno.test("ManifestScanner: nesting, long strings and sizes are refused as the b
     /damaged manifest: declared size/,
   );
   assert.throws(
-    () => parseManifest(Uint8Array.of(0x7b, 0xff, 0x7d), "m"),
+    () => readManifestBytes(Uint8Array.of(0x7b, 0xff, 0x7d), "m"),
     /damaged manifest: not valid UTF-8/,
   );
   assert.throws(
-    () => parseManifest(new TextEncoder().encode('{"format":'), "m"),
+    () => readManifestBytes(new TextEncoder().encode('{"format":'), "m"),
     /damaged manifest: not valid JSON/,
   );
 });

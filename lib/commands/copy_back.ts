@@ -55,6 +55,7 @@ export const runCopyBack = reported("copy-back", async (ctx, rep) => {
       plan,
       report: ctx.report,
       verbose: o.verbose,
+      force: o.force,
       signal: ctx.signal,
     });
     const summary = await sink.write(source);

@@ -12,6 +12,7 @@ import { reported } from "./run_report.ts";
 import { formatBytes } from "../progress/reporter.ts";
 import { MANIFEST_FILE, tablesByEntry } from "../core/manifest.ts";
 import { tableOfPath } from "../names/table_path.ts";
+import { printable } from "../names/printable.ts";
 
 /** One listed entry. */
 interface Row {
@@ -103,7 +104,8 @@ export const listImageCommand: Command = {
           `${img.end.storedBytes} stored`,
       );
     }
-    process.stdout.write(out.join("\n") + "\n");
+    // Names and versions come from the image: each line is printed inert.
+    process.stdout.write(out.map(printable).join("\n") + "\n");
     return rep.finish("ok", summary);
   }),
 };

@@ -27,9 +27,10 @@ import { dirCompleteness } from "../backupdir/check.ts";
 import { validateXbstream } from "../xbstream/validate.ts";
 import { framedInnodb } from "../framed/files.ts";
 import { validateFramed } from "../framed/validate.ts";
+import { printable } from "../names/printable.ts";
 
 function shown(f: FileReport): string {
-  return f.table ? `${f.name} (${f.table})` : f.name;
+  return printable(f.table ? `${f.name} (${f.table})` : f.name);
 }
 
 function listDir(dir: string, what: string): void {

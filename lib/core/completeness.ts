@@ -5,6 +5,7 @@
  * `validate --backup-image` and `validate --backup-dir`.
  */
 import { isStreamed, type Manifest } from "./manifest.ts";
+import { printable } from "../names/printable.ts";
 
 /** What was found for one entry: its size and, when computed, its CRC-32C (8 hex digits). */
 export interface SeenEntry {
@@ -61,13 +62,13 @@ export function checkCompleteness(
 /** One line per problem, for reports and error messages. */
 export function describeCompleteness(r: CompletenessReport): string[] {
   return [
-    ...r.missing.map((p) => `missing entry: ${p}`),
+    ...r.missing.map((p) => `missing entry: ${printable(p)}`),
     ...r.truncated.map((t) =>
-      `${
-        t.found < t.expected ? "truncated" : "oversized"
-      } entry: ${t.path} (${t.found} of ${t.expected} bytes)`
+      `${t.found < t.expected ? "truncated" : "oversized"} entry: ${
+        printable(t.path)
+      } (${t.found} of ${t.expected} bytes)`
     ),
-    ...r.altered.map((p) => `altered entry (CRC-32C mismatch): ${p}`),
-    ...r.unexpected.map((p) => `unexpected entry (not in the manifest): ${p}`),
+    ...r.altered.map((p) => `altered entry (CRC-32C mismatch): ${printable(p)}`),
+    ...r.unexpected.map((p) => `unexpected entry (not in the manifest): ${printable(p)}`),
   ];
 }

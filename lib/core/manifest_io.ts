@@ -3,27 +3,28 @@
  * writing it atomically (the last file of a backup), and the CRC-32C of a file
  * as manifests record it.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { CorruptionError, IoError } from "../errors.ts";
-import { encodeManifest, type Manifest, MANIFEST_FILE, parseManifest } from "./manifest.ts";
+import { encodeManifest, type Manifest, MANIFEST_FILE } from "./manifest.ts";
+import { ManifestScanner, readManifestBytes } from "./manifest_schema.ts";
 import { Crc32c } from "./crc.ts";
 import { once, readFileChunks, syncDirectory, writeAtomically } from "./files.ts";
 
 /** The manifest of backup directory `dir`, or undefined when it has none. */
 export async function readManifest(dir: string): Promise<Manifest | undefined> {
-  let text: string;
+  const file = join(dir, MANIFEST_FILE);
+  let bytes: Uint8Array;
   try {
-    text = await readFile(join(dir, MANIFEST_FILE), "utf8");
+    // Untrusted input: its size is bounded before it is read.
+    new ManifestScanner(file).declare((await stat(file)).size);
+    bytes = await readFile(file);
   } catch (e) {
+    if (e instanceof CorruptionError) throw e;
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new IoError(`cannot read ${join(dir, MANIFEST_FILE)}: ${(e as Error).message}`);
+    throw new IoError(`cannot read ${file}: ${(e as Error).message}`);
   }
-  try {
-    return parseManifest(text);
-  } catch (e) {
-    throw new CorruptionError(`${join(dir, MANIFEST_FILE)} is unreadable: ${(e as Error).message}`);
-  }
+  return readManifestBytes(bytes, file);
 }
 
 /**

@@ -6,7 +6,8 @@
  */
 import { CorruptionError } from "../errors.ts";
 import type { FileEntry } from "../entry.ts";
-import { type Manifest, MANIFEST_FILE, parseManifest } from "../core/manifest.ts";
+import { type Manifest, MANIFEST_FILE } from "../core/manifest.ts";
+import { concatBytes, ManifestScanner, readManifestBytes } from "../core/manifest_schema.ts";
 import { checkEntryPath } from "../core/entry_path.ts";
 import { crcHex } from "../core/crc.ts";
 import { releaseBuffer } from "./buffers.ts";
@@ -17,13 +18,13 @@ import {
   type EndInfo,
   type EntryInfo,
   type ImageHeader,
-  MAX_MANIFEST_SIZE,
   RECORD_HEADER_SIZE,
   RecordType,
 } from "./format.ts";
 import { crc32cCombine } from "./kernels.ts";
 import { lz4FrameBlock, lz4FrameEnd, lz4FrameHeader } from "./lz4frame.ts";
 import { type DecodedRecord, RecordReader } from "./records.ts";
+import { printable } from "../names/printable.ts";
 
 /** How an image is read. */
 export interface ImageReadOptions {
@@ -141,22 +142,17 @@ class EntryIterator {
     if (info.path !== MANIFEST_FILE) {
       throw new CorruptionError(`${name}: the first entry is not the manifest`);
     }
-    if (info.size > MAX_MANIFEST_SIZE) {
-      throw new CorruptionError(`${name}: manifest size ${info.size} too large`);
-    }
     records.current = `entry #0 '${MANIFEST_FILE}'`;
-    const bytes = new Uint8Array(info.size);
-    let at = 0;
+    // Untrusted: bounded before anything is allocated, scanned as it arrives, validated once.
+    const scan = new ManifestScanner(name);
+    scan.declare(info.size);
+    const parts: Uint8Array[] = [];
     for await (const d of this.#chunks(0, info, { storedBytes: 0, chunks: 0 })) {
-      bytes.set(d.r.data, at);
-      at += d.r.data.length;
+      scan.feed(d.r.data);
+      parts.push(d.r.data.slice());
     }
     this.totals.entries++;
-    try {
-      return parseManifest(new TextDecoder().decode(bytes));
-    } catch (e) {
-      throw new CorruptionError(`${name}: the manifest is unreadable: ${(e as Error).message}`);
-    }
+    return readManifestBytes(concatBytes(parts), name);
   }
 
   /** Check the end record against what was read, and that nothing follows it. */
@@ -207,7 +203,7 @@ class EntryIterator {
       }
       this.totals.storedBytes += RECORD_HEADER_SIZE + d.h.storedLen;
       const info = this.#info(d);
-      records.current = `entry #${d.h.entry} '${info.path}'`;
+      records.current = `entry #${d.h.entry} '${printable(info.path)}'`;
       if (info.path === MANIFEST_FILE || this.seen.has(info.path)) {
         throw new CorruptionError(`${name}: ${records.current}: duplicate entry name`);
       }

@@ -13,6 +13,7 @@ import { quoteIdentifier, quoteTable, scanQualifiedName } from "../names/quote.t
 import { ConnectionLost, IoError, ServerError } from "../errors.ts";
 import { isConnectionLoss, queryRows } from "./facts.ts";
 import { fulltextIndexes, isFulltextImportWarning, rebuildFulltextIndexes } from "./fulltext.ts";
+import { checkCreateDatabase, checkCreateTable } from "./sql_guard.ts";
 
 const CREATE_TABLE_HEAD = /^\s*CREATE\s+TABLE\s+/i;
 const CREATE_DATABASE_HEAD =
@@ -100,7 +101,9 @@ export async function ensureDatabase(
   );
   const same = (a: string) => foldCase ? a.toLowerCase() === name.toLowerCase() : a === name;
   if (rows.some((r) => same(String(r.n)))) return false;
-  await queryRows(conn, renameCreateDatabase(source, name));
+  const create = renameCreateDatabase(source, name);
+  checkCreateDatabase(create, name);
+  await queryRows(conn, create);
   return true;
 }
 
@@ -124,6 +127,8 @@ export interface ImportRequest {
   files: ImportFile[];
   /** Set this ROW_FORMAT right after CREATE TABLE (a --force adjustment). */
   rowFormat?: string;
+  /** `--force`: a recorded DATA/INDEX DIRECTORY inside the data directory is allowed. */
+  force?: boolean;
   signal?: AbortSignal;
   /** Told each step as it starts (for progress and logs). */
   onStep?: (step: string) => void;
@@ -224,7 +229,9 @@ export async function importTable(req: ImportRequest): Promise<ImportResult> {
   };
   try {
     begin("create");
-    await queryRows(conn, renameCreateTable(req.createStatement, req.database, req.table));
+    const create = renameCreateTable(req.createStatement, req.database, req.table);
+    checkCreateTable(create, req.database, req.table, { force: !!req.force, datadir: req.datadir });
+    await queryRows(conn, create);
     created = true;
     if (req.rowFormat) {
       begin("row format");

@@ -27,6 +27,7 @@ import { type PageCheck, pageChecker } from "../innodb/page_stream.ts";
 import { ensureDatabase, importTable } from "./import.ts";
 import { isConnectionLoss, queryRows } from "./facts.ts";
 import type { PlannedTable, RestorePlan } from "./restore_plan.ts";
+import { checkPlannedStatements } from "./statement_check.ts";
 
 /** Prefix of the staging directories copy-back makes in the data directory. */
 export const STAGE_PREFIX = "#ibvault-stage-";
@@ -65,6 +66,8 @@ export interface RestoreSinkOptions {
   report: Reporter;
   /** Log each import step. */
   verbose?: boolean;
+  /** `--force`: a recorded DATA/INDEX DIRECTORY inside the data directory is allowed. */
+  force?: boolean;
   signal?: AbortSignal;
 }
 
@@ -111,6 +114,8 @@ export async function openStage(datadir: string, warn: (m: string) => void): Pro
 
 /** Open the restore sink: its staging directory is made in the data directory now. */
 export async function openRestoreSink(opts: RestoreSinkOptions): Promise<RestoreSink> {
+  // The manifest is untrusted: every statement it gives is checked before anything runs.
+  checkPlannedStatements(opts.plan, { force: !!opts.force, datadir: opts.facts.datadir });
   const stage = await openStage(opts.facts.datadir, opts.report.warn);
   return {
     write: (source) => new RestoreRun(opts, stage, source.manifest).run(source),
@@ -354,6 +359,7 @@ class RestoreRun {
           kind: f.kind,
         })),
         rowFormat: t.rowFormat,
+        force: this.opts.force,
         signal: this.opts.signal,
         onStep: (step) => {
           if (this.opts.verbose) report.info(`${what}: ${step}`);

@@ -6,7 +6,7 @@
  */
 import { renameCreateDatabase, renameCreateTable } from "./import.ts";
 import { checkCreateDatabase, checkCreateTable, type CreateCheckOptions } from "./sql_guard.ts";
-import type { DatabaseRecord, TableRecord } from "../image/manifest.ts";
+import type { DatabaseRecord, TableRecord } from "../core/manifest.ts";
 
 /** What of a restore plan is checked: its tables and databases. */
 export interface PlannedStatements {

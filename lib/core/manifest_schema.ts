@@ -18,10 +18,10 @@
  * some); the fields of the shared contract (`id`, `kind`, `base`, `endLsn`) are
  * checked when present.
  */
-import { CorruptionError } from "./errors.ts";
-import { entryPathProblem } from "./image/names.ts";
-import { printable } from "./names/printable.ts";
-import type { Manifest } from "./image/manifest.ts";
+import { CorruptionError } from "../errors.ts";
+import { entryPathProblem } from "./entry_path.ts";
+import { printable } from "../names/printable.ts";
+import type { Manifest } from "./manifest.ts";
 
 /**
  * Largest manifest accepted, in bytes. What a real manifest needs: about 0.4 KiB
@@ -116,7 +116,7 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
  * Parse and validate a whole manifest: size, nesting, UTF-8, JSON, schema.
  * `where` names it in errors (an image or a directory's manifest file).
  */
-export function parseManifest(bytes: Uint8Array, where: string): Manifest {
+export function readManifestBytes(bytes: Uint8Array, where: string): Manifest {
   new ManifestScanner(where).feed(bytes);
   let text: string;
   try {
