@@ -22,6 +22,8 @@ import { printableLines } from "./lib/names/printable.ts";
  */
 export async function main(argv: readonly (string | Uint8Array)[]): Promise<number> {
   const controller = new AbortController();
+  let jsonFor: string | undefined;
+  let ran = false;
   let reportError: (m: string) => void = (m) =>
     void process.stderr.write(`ibvault: ERROR: ${printableLines(m)}\n`);
   const onSignal = (sig: string) => {
@@ -54,6 +56,8 @@ export async function main(argv: readonly (string | Uint8Array)[]): Promise<numb
         `no command given: one of ${COMMANDS.map((c) => c.name).join(", ")} (see ibvault --help)`,
       );
     }
+    // From here the command is known: a failure before it runs is a --json document too.
+    if (parsed.given.has("json")) jsonFor = command.name;
     parsed.checkApplies(command);
     let options = await applyOptionFiles(parsed.options, parsed.given, command);
     const reread = line.underCharset(options.defaultCharacterSet, cores);
@@ -66,6 +70,8 @@ export async function main(argv: readonly (string | Uint8Array)[]): Promise<numb
     if (parsed.askPassword) options.password = await promptPassword(controller.signal);
     const report = createReporter({ showProgress: options.showProgress });
     reportError = report.error;
+    jsonFor = undefined; // the command's own run report prints its document, on failure too
+    ran = true;
     const code = await command.run({
       options,
       args: parsed.args,
@@ -74,6 +80,12 @@ export async function main(argv: readonly (string | Uint8Array)[]): Promise<numb
       printJson: (v) => void process.stdout.write(JSON.stringify(v, null, 2) + "\n"),
     });
     report.endProgress();
+    // A signal means the run did not finish as asked, whatever the command returned:
+    // never the completion line then (exit 3; a second signal quits at once, 130).
+    if (controller.signal.aborted) {
+      report.error(`${(controller.signal.reason as Error).message}: the run did not complete`);
+      return 3;
+    }
     if (code === 0) process.stderr.write("ibvault completed OK!\n");
     return code;
   } catch (err) {
@@ -81,6 +93,16 @@ export async function main(argv: readonly (string | Uint8Array)[]): Promise<numb
       ? String((err as Error)?.message ?? err)
       : `${err.message}${process.env.IBVAULT_DEBUG ? "\n" + err.stack : ""}`;
     reportError(message);
+    // A usage error while parsing: the command is known if the command line names one.
+    if (!ran && !jsonFor && argv.some((a) => a === "--json")) {
+      jsonFor = COMMANDS.find((c) => argv.includes(c.name))?.name;
+    }
+    if (jsonFor) {
+      const error = { kind: (err as Error)?.name ?? "Error", message, exitCode: exitCodeOf(err) };
+      process.stdout.write(
+        JSON.stringify({ command: jsonFor, status: "error", error, warnings: [] }, null, 2) + "\n",
+      );
+    }
     // A monitoring plugin answers UNKNOWN (3) with a status line for any error.
     if (argv.includes("check-backup")) {
       process.stdout.write(`IBVAULT UNKNOWN - ${message.replaceAll("|", "/")}\n`);

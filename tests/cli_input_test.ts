@@ -256,3 +256,25 @@ Deno.test("binary: a bare --password or -p asks on the terminal without echo, ne
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("binary: --json prints a document with status error on every failure, usage errors included", async () => {
+  const cases: [string[], number, RegExp][] = [
+    [["backup", "--backup-dir=/tmp/x", "--port=99999"], 2, /--port must be a whole number/],
+    [["validate", "--defaults-extra-file=/nonexistent.cnf"], 2, /cannot read the file/],
+    [["list-image", "--backup-image=/nonexistent.ibv"], 3, /nonexistent\.ibv/],
+    [
+      ["backup", "--backup-dir=/tmp/ibvault-json-x", "--socket=/nonexistent.sock"],
+      3,
+      /cannot connect|nonexistent\.sock/,
+    ],
+  ];
+  for (const [args, code, re] of cases) {
+    const r = await runBinary([...args, "--json", "--no-defaults"]);
+    assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.command, args[0]);
+    assert.equal(doc.status, "error");
+    assert.equal(doc.error.exitCode, code);
+    assert.match(doc.error.message, re);
+  }
+});

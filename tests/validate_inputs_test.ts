@@ -111,9 +111,15 @@ Deno.test("a directory without InnoDB files: error, exit 3", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/notes.txt`, "x");
-    const r = await runValidate({ backupDir: dir });
+    const r = await runValidate({ datadir: dir });
     assert.equal(r.code, 3);
     assert.ok(r.lines.some((l) => l.includes("no InnoDB files found")));
+    // As a backup directory it is not one: it has no manifest (exit 1).
+    await assert.rejects(() => runValidate({ backupDir: dir }), (e: unknown) => {
+      assert.equal((e as { exitCode?: number }).exitCode, 1);
+      assert.match((e as Error).message, /is not a valid backup: it has no ibvault_manifest\.json/);
+      return true;
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

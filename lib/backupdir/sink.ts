@@ -15,12 +15,22 @@ import { isStreamed, type Manifest, MANIFEST_FILE, withEntries } from "../core/m
 import { writeManifest } from "../core/manifest_io.ts";
 import { checkCompleteness, describeCompleteness } from "../core/completeness.ts";
 import { outputError, syncFiles, writeAtomically } from "../core/files.ts";
+import { removeStalePartFiles } from "../core/part_files.ts";
 
-/** Make `dir` ready to receive files: create it, or check it is empty (unless `force`). */
-export async function prepareDestination(dir: string, force: boolean): Promise<string> {
+/**
+ * Make `dir` ready to receive files: create it, or check it is empty (unless
+ * `force`). Temporary files a killed run left there (`*.ibvault-part` that no
+ * live process holds) are removed first and told to `onStale`; they do not count.
+ */
+export async function prepareDestination(
+  dir: string,
+  force: boolean,
+  onStale?: (path: string) => void,
+): Promise<string> {
   try {
     const st = await stat(dir);
     if (!st.isDirectory()) throw new UsageError(`${dir} exists and is not a directory`);
+    for (const p of await removeStalePartFiles(dir)) onStale?.(p);
     const names = await readdir(dir);
     if (names.length > 0 && !force) {
       throw new UsageError(`${dir} is not empty (use --force to write into it anyway)`);

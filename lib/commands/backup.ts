@@ -12,6 +12,7 @@ import { UsageError } from "../errors.ts";
 import { MANIFEST_FILE } from "../core/manifest.ts";
 import { dirSink, prepareDestination } from "../backupdir/sink.ts";
 import { timestampedDir } from "../retention/timestamp.ts";
+import { printable } from "../names/printable.ts";
 
 /** Run `backup`. */
 export const runBackup = reported("backup", async (ctx, rep) => {
@@ -19,7 +20,11 @@ export const runBackup = reported("backup", async (ctx, rep) => {
   if (!o.backupDir) throw new UsageError("backup needs --backup-dir=DIR");
   const spec = selectionSpec(o);
   const dir = o.withTimestamp ? timestampedDir(o.backupDir) : o.backupDir; // ROOT/YYYY-MM-DD_HH-MM-SS
-  const root = await prepareDestination(dir, o.force);
+  const root = await prepareDestination(
+    dir,
+    o.force,
+    (p) => ctx.report.info(`removed ${printable(p)}, left by an interrupted run`),
+  );
   // The files are written while the tables are locked, so nothing waits for the disk
   // then; they are flushed together once the tables are unlocked, before the manifest.
   const sink = dirSink({ root, sync: o.noSync ? "none" : "end", force: true, manifest: true });

@@ -116,6 +116,7 @@ export async function openExport(
     facts: plan.facts,
     tables: plan.selection.tables,
     lockPerTable: o.lockPerTable,
+    lockWaitTimeout: o.lockWaitTimeout,
     signal: ctx.signal,
     crc: extra.crc,
     recordedOptions: recordedOptions(o),

@@ -12,6 +12,11 @@ import { MANIFEST_FILE } from "../core/manifest.ts";
 import { checkCompleteness, describeCompleteness } from "../core/completeness.ts";
 import { openDirSource } from "../backupdir/source.ts";
 import { imageSink } from "../image/sink.ts";
+import { pageAudit } from "../innodb/page_audit.ts";
+import { parseAlgorithm } from "../innodb/algorithm.ts";
+import { printable } from "../names/printable.ts";
+import type { Source } from "../source.ts";
+import type { FileEntry } from "../entry.ts";
 
 /** The backup-dir-to-image command. */
 export const backupDirToImageCommand: Command = {
@@ -27,6 +32,8 @@ export const backupDirToImageCommand: Command = {
     "backup-dir",
     ...IMAGE_WRITE_OPTIONS,
     "force",
+    "skip-page-check",
+    "innodb-checksum-algorithm",
   ],
   run: reported("backup-dir-to-image", async (ctx, rep) => {
     const o = ctx.options;
@@ -45,6 +52,10 @@ export const backupDirToImageCommand: Command = {
       }
     }
     const total = source.files.reduce((s, f) => s + f.size, 0);
+    // The image is a copy of what is there; corrupt pages make the run exit 1.
+    const audit = o.skipPageCheck ? undefined : pageAudit(
+      parseAlgorithm(o.innodbChecksumAlgorithm ?? source.manifest.server?.checksumAlgorithm),
+    );
     const r = await imageSink({
       target: image,
       compress: o.compress,
@@ -58,8 +69,16 @@ export const backupDirToImageCommand: Command = {
         ctx.report.warn(
           `${path}: content differs from the manifest (CRC-32C ${crc}, listed ${want})`,
         ),
-    }).write(source);
-    return rep.finish("ok", {
+    }).write(audit ? auditedSource(source, audit.wrap) : source);
+    for (const p of audit?.problems ?? []) ctx.report.error(`${printable(p)}`);
+    const corrupt = (audit?.problems.length ?? 0) > 0;
+    if (corrupt) {
+      ctx.report.error(
+        `${dir} has corrupt pages: the image holds them as they are (--skip-page-check to not check)`,
+      );
+    }
+    return rep.finish(corrupt ? "corrupt" : "ok", {
+      corruptPages: audit?.problems ?? [],
       image,
       entries: source.files.length,
       bytes: total,
@@ -82,3 +101,18 @@ export const backupDirToImageCommand: Command = {
     },
   }),
 };
+
+/** `source` with each entry passed through `wrap`. */
+function auditedSource(source: Source, wrap: (e: FileEntry) => FileEntry): Source {
+  return {
+    name: source.name,
+    manifest: source.manifest,
+    get seen() {
+      return source.seen;
+    },
+    async *entries(select) {
+      for await (const e of source.entries(select)) yield wrap(e);
+    },
+    close: () => source.close(),
+  };
+}

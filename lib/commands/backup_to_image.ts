@@ -12,7 +12,7 @@ import { selectionSpec } from "./selection.ts";
 import { reported } from "./run_report.ts";
 import { BACKUP_HELP, runBackupInto } from "./backup_common.ts";
 import { UsageError } from "../errors.ts";
-import { imageTargetKind } from "../image/image_io.ts";
+import { checkImageTarget, imageTargetKind } from "../image/image_io.ts";
 import { imageSink } from "../image/sink.ts";
 
 /** Run `backup-to-image`. */
@@ -26,6 +26,7 @@ export const runBackupToImage = reported("backup-to-image", async (ctx, rep) => 
   if (target !== "-" && (await imageTargetKind(target)) === "replace" && !o.force) {
     throw new UsageError(`${target} already exists (use --force to replace it)`);
   }
+  await checkImageTarget(target);
   const sink = imageSink({
     target,
     compress: o.compress,

@@ -21,6 +21,7 @@ import { prepareImportSession } from "../server/import.ts";
 import { planRestore, readTargetState, selectRestoreTables } from "../server/restore_plan.ts";
 import {
   openRestoreSink,
+  removeStaleStages,
   type RestoreSink,
   type RestoreSummary,
   STAGE_PREFIX,
@@ -45,6 +46,7 @@ export const runCopyBack = reported("copy-back", async (ctx, rep) => {
     }
     conn = await connect(o);
     const facts = await readServerFacts(conn, { datadir: o.datadir });
+    await removeStaleStages(facts.datadir, ctx.report.warn);
     const state = await readTargetState(conn, facts, selected);
     const plan = planRestore({ manifest: source.manifest, selected, facts, state, force: o.force });
     for (const w of plan.warnings) ctx.report.warn(w);

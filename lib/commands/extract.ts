@@ -11,6 +11,7 @@ import { requireImage } from "./image_options.ts";
 import { UsageError } from "../errors.ts";
 import { checkEntryPath, isUnder } from "../core/entry_path.ts";
 import { dirSink, prepareDestination } from "../backupdir/sink.ts";
+import { printable } from "../names/printable.ts";
 
 /** The extract command. */
 export const extractCommand: Command = {
@@ -48,7 +49,12 @@ export const extractCommand: Command = {
     try {
       const destination = o.backupDir ?? ".";
       const r = await dirSink({
-        root: await prepareDestination(destination, true),
+        // A single --dst-entry names its own target; a directory must be empty (or --force).
+        root: await prepareDestination(
+          destination,
+          o.force || o.dstEntry !== undefined,
+          (p) => ctx.report.info(`removed ${printable(p)}, left by an interrupted run`),
+        ),
         select: select === undefined ? undefined : (p) => isUnder(p, select),
         dstEntry: o.dstEntry,
         lz4Suffix: o.keepCompressed && o.dstEntry === undefined,

@@ -10,6 +10,7 @@ import { reported } from "./run_report.ts";
 import { requireImage } from "./image_options.ts";
 import { UsageError } from "../errors.ts";
 import { dirSink, prepareDestination } from "../backupdir/sink.ts";
+import { printable } from "../names/printable.ts";
 
 /** The image-to-backup-dir command. */
 export const imageToBackupDirCommand: Command = {
@@ -39,7 +40,11 @@ export const imageToBackupDirCommand: Command = {
         ctx.report.warn(`${img.name} is not encrypted: the key is not needed`);
       }
       const r = await dirSink({
-        root: await prepareDestination(o.backupDir!, o.force),
+        root: await prepareDestination(
+          o.backupDir!,
+          o.force,
+          (p) => ctx.report.info(`removed ${printable(p)}, left by an interrupted run`),
+        ),
         force: o.force,
         sync: o.noSync ? "none" : "each",
         manifest: true,

@@ -55,6 +55,8 @@ export interface Options {
   keyringFile?: string;
   // backup
   lockPerTable: boolean;
+  /** Seconds FLUSH TABLES ... FOR EXPORT may wait for a table (session lock_wait_timeout). */
+  lockWaitTimeout: number;
   strict: boolean;
   skipPageCheck: boolean;
   // retention and monitoring (purge-backups, check-backup), timestamped layout
@@ -287,6 +289,14 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     help: "lock one table at a time: shorter locks, no cross-table consistency",
   },
   {
+    name: "lock-wait-timeout",
+    field: "lockWaitTimeout",
+    type: "integer",
+    arg: "SECONDS",
+    help: "give up waiting for a table lock (behind open transactions) after SECONDS " +
+      "(default 60): unlock, name the blocking sessions, exit 3",
+  },
+  {
     name: "strict",
     field: "strict",
     type: "boolean",
@@ -408,6 +418,7 @@ export const BACKUP_OPTIONS = [
   "exclude-tables",
   "default-character-set",
   "lock-per-table",
+  "lock-wait-timeout",
   "strict",
   "skip-page-check",
   "force",
@@ -449,6 +460,7 @@ export function defaultOptions(cores: number): Options {
     verbose: false,
     pageCorruptThreshold: 64,
     lockPerTable: false,
+    lockWaitTimeout: 60,
     strict: false,
     skipPageCheck: false,
     withTimestamp: false,

@@ -9,7 +9,7 @@ import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { openImageOrXbstream } from "./open_source.ts";
 import { reported, type RunReport, type RunStatus } from "./run_report.ts";
-import { UsageError } from "../errors.ts";
+import { CorruptionError, UsageError } from "../errors.ts";
 import { readManifest } from "../core/manifest_io.ts";
 import { type CompletenessReport, describeCompleteness } from "../core/completeness.ts";
 import { parseAlgorithm } from "../innodb/algorithm.ts";
@@ -28,6 +28,8 @@ import { validateXbstream } from "../xbstream/validate.ts";
 import { framedInnodb } from "../framed/files.ts";
 import { validateFramed } from "../framed/validate.ts";
 import { printable } from "../names/printable.ts";
+import { serverHoldingDatadir } from "../innodb/datadir_lock.ts";
+import { MANIFEST_FILE } from "../core/manifest.ts";
 
 function shown(f: FileReport): string {
   return printable(f.table ? `${f.name} (${f.table})` : f.name);
@@ -210,12 +212,28 @@ const run = reported("validate", async (ctx, rep) => {
     if (o.backupDir !== undefined) {
       listDir(o.backupDir, "backup directory");
       const manifest = await readManifest(o.backupDir);
+      if (!manifest) {
+        // A backup directory is complete only with its manifest (written last).
+        throw new CorruptionError(
+          `${o.backupDir} is not a valid backup: it has no ${MANIFEST_FILE} (the backup is ` +
+            `incomplete, or this is not a backup directory); to check its .ibd files anyway, ` +
+            `give --datadir=${o.backupDir} or the files themselves`,
+        );
+      }
       algoName ??= manifest?.server?.checksumAlgorithm;
       if (manifest) completeness = await dirCompleteness(o.backupDir, manifest);
       found = walkBackupDir(o.backupDir);
       root = o.backupDir;
     } else if (o.datadir !== undefined) {
       listDir(o.datadir, "data directory");
+      const server = await serverHoldingDatadir(o.datadir);
+      if (server !== undefined) {
+        ctx.report.warn(
+          `${o.datadir} is in use by a running server (process ${server} holds ibdata1): ` +
+            "pages being written meanwhile may be reported as torn; validate a stopped " +
+            "server's files or a backup for a clean verdict",
+        );
+      }
       found = walkDatadir(o.datadir);
       root = o.datadir;
     } else {

@@ -6,9 +6,10 @@
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { IoError, OutputError } from "../errors.ts";
+import { createPartFile, PART_SUFFIX } from "./part_files.ts";
 
 /** Suffix of files being written. */
-export const PART_SUFFIX = ".ibvault-part";
+export { PART_SUFFIX } from "./part_files.ts";
 
 /** Read size used for file content. */
 export const READ_SIZE = 1 << 20;
@@ -78,7 +79,8 @@ export async function writeAtomically(
   sync = true,
 ): Promise<number> {
   const part = file + PART_SUFFIX;
-  const fh = await open(part, "w", mode);
+  // Exclusive and never through a link; a part file left by a dead run is replaced.
+  const fh = await createPartFile(part, mode);
   try {
     const n = await writeStream(fh, data);
     if (sync) await fh.datasync();

@@ -4,10 +4,12 @@
  * when complete, while devices and FIFOs (e.g. /dev/null) are written into
  * directly, never renamed over; stdout is written with backpressure.
  */
-import { open, rm, stat } from "node:fs/promises";
+import { access, lstat, open, rm, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { constants as fsConstants, read as fsRead, writeSync } from "node:fs";
 import { IbvaultError, IoError, UsageError } from "../errors.ts";
 import { PART_SUFFIX, readFileChunks, writeAtomically, writeStream } from "../core/files.ts";
+import { PartFileRefused } from "../core/part_files.ts";
 
 /** Read size for image files. */
 const IMAGE_READ = 4 << 20;
@@ -90,8 +92,20 @@ async function writeInPlace(arg: string, bytes: AsyncIterable<Uint8Array>): Prom
 export async function imageTargetKind(arg: string): Promise<"new" | "replace" | "in-place"> {
   let st;
   try {
+    // A link at the final name is never written through, except the system's own
+    // links to a stream (/dev/stdout, /dev/fd/N).
+    if ((await lstat(arg)).isSymbolicLink()) {
+      const to = await stat(arg).catch(() => undefined);
+      if (!(/^\/(dev|proc)\//.test(arg) && to && !to.isFile() && !to.isDirectory())) {
+        throw new UsageError(
+          `${arg} is a symbolic link: ibvault does not write through links at a final name ` +
+            "(give the path it points to, or remove it)",
+        );
+      }
+    }
     st = await stat(arg);
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return "new";
     throw new IoError(`cannot use ${arg}: ${(e as Error).message}`);
   }
@@ -99,6 +113,32 @@ export async function imageTargetKind(arg: string): Promise<"new" | "replace" | 
     throw new UsageError(`${arg} is a directory: --backup-image needs a file name (or -)`);
   }
   return st.isFile() ? "replace" : "in-place";
+}
+
+/**
+ * Check, before any work, that image target `arg` can be written: for a file, its
+ * directory exists and is writable and no link sits at its temporary name. Throws
+ * a UsageError (a missing directory) or IoError saying which path and why.
+ */
+export async function checkImageTarget(arg: string): Promise<void> {
+  if (arg === "-" || (await imageTargetKind(arg)) === "in-place") return;
+  const dir = dirname(resolve(arg));
+  const st = await stat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) {
+    throw new UsageError(`cannot write ${arg}: its directory ${dir} does not exist`);
+  }
+  try {
+    await access(dir, fsConstants.W_OK);
+  } catch {
+    throw new IoError(`cannot write ${arg}: its directory ${dir} is not writable`);
+  }
+  const part = await lstat(arg + PART_SUFFIX).catch(() => undefined);
+  if (part && (part.isSymbolicLink() || !part.isFile())) {
+    throw new IoError(
+      `cannot write ${arg}: something that is not a file is at its temporary name ` +
+        `${arg + PART_SUFFIX} (ibvault never writes through links: remove it)`,
+    );
+  }
 }
 
 /**
@@ -124,7 +164,8 @@ export async function writeImageBytes(
   try {
     return await writeAtomically(arg, bytes, 0o640, sync);
   } catch (e) {
-    await rm(arg + PART_SUFFIX, { force: true });
+    // Never remove a temporary name that was not ours (a planted link, a live run's file).
+    if (!(e instanceof PartFileRefused)) await rm(arg + PART_SUFFIX, { force: true });
     throw e;
   }
 }

@@ -29,6 +29,7 @@ import type { PageCheck } from "../innodb/page_stream.ts";
 import { queryRows } from "./facts.ts";
 import { permissionError, type SelectedTable } from "./tables.ts";
 import { type LockListener, LockSession, type LockStats } from "./lock_session.ts";
+import { sameDefinition } from "./lock_wait.ts";
 
 /** How to run an export. */
 export interface ExportOptions {
@@ -40,6 +41,8 @@ export interface ExportOptions {
   tables: SelectedTable[];
   /** Lock, copy and unlock one table at a time instead of all at once. */
   lockPerTable?: boolean;
+  /** Seconds each FLUSH ... FOR EXPORT may wait (session lock_wait_timeout; default: the server's). */
+  lockWaitTimeout?: number;
   /** Stops the export and unlocks at once when aborted. */
   signal?: AbortSignal;
   /** Page checker applied to every `.ibd` entry (none: pages are not checked). */
@@ -109,6 +112,7 @@ export async function openTtsExport(opts: ExportOptions): Promise<TtsExport> {
   const session = new LockSession(opts.conn, opts.facts, {
     signal: opts.signal,
     onLock: opts.onLock,
+    lockWaitTimeout: opts.lockWaitTimeout,
   });
   const run = new ExportRun(session, opts);
   try {
@@ -225,7 +229,7 @@ class ExportRun {
         for (const t of opts.tables) {
           await session.lock([t]);
           const now = await showCreateTable(opts.conn, t.database, t.name);
-          if (now !== this.creates.get(t)) {
+          if (!sameDefinition(now, this.creates.get(t)!)) {
             throw new ServerError(
               `${tableLabel(t.database, t.name)} was altered during the backup; run it again`,
             );

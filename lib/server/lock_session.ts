@@ -13,6 +13,7 @@ import { tableLabel } from "../core/label.ts";
 import { quoteTable } from "../names/quote.ts";
 import { queryRows } from "./facts.ts";
 import type { SelectedTable } from "./tables.ts";
+import { isLockWaitTimeout, lockWaitError, setLockWaitTimeout } from "./lock_wait.ts";
 
 /** How long tables were locked. */
 export interface LockStats {
@@ -50,6 +51,7 @@ export class LockSession {
   #lockStart = 0;
   #flushing = false;
   #closed = false;
+  #timeoutSet = false;
   #lost?: Error;
   readonly #stats: LockStats = { totalMs: 0, longestMs: 0, locks: 0 };
   readonly #onLost = (err?: unknown) => {
@@ -64,7 +66,12 @@ export class LockSession {
   constructor(
     readonly conn: Connection,
     readonly facts: ServerFacts,
-    readonly opts: { signal?: AbortSignal; onLock?: LockListener } = {},
+    readonly opts: {
+      signal?: AbortSignal;
+      onLock?: LockListener;
+      /** Seconds FLUSH ... FOR EXPORT may wait for a table (`lock_wait_timeout`). */
+      lockWaitTimeout?: number;
+    } = {},
   ) {
     conn.on("error", this.#onLost);
     conn.on("end", this.#onLost);
@@ -113,6 +120,10 @@ export class LockSession {
   /** `FLUSH TABLES ... FOR EXPORT` these tables (nothing may be locked already). */
   async lock(tables: SelectedTable[]): Promise<void> {
     this.check();
+    if (this.opts.lockWaitTimeout !== undefined && this.#stats.locks === 0 && !this.#timeoutSet) {
+      await setLockWaitTimeout(this.conn, this.opts.lockWaitTimeout);
+      this.#timeoutSet = true;
+    }
     if (this.#closed) throw new ServerError("export stopped: tables were unlocked");
     this.#lockStart = performance.now();
     this.#locked = tables;
@@ -121,6 +132,13 @@ export class LockSession {
       await queryRows(this.conn, flushForExportSql(tables));
     } catch (err) {
       this.#locked = [];
+      if (isLockWaitTimeout(err)) {
+        throw await lockWaitError(
+          this.conn,
+          describeTables(tables),
+          this.opts.lockWaitTimeout ?? 0,
+        );
+      }
       throw err;
     } finally {
       this.#flushing = false;

@@ -88,10 +88,11 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Make this run's staging directory in `datadir`, after removing the ones left
- * by runs whose process is gone (reported through `warn`).
+ * Remove the staging directories in `datadir` left by copy-backs whose process
+ * is gone (each reported through `warn`). Every copy-back does this first, before
+ * planning, so even a run that then fails cleans up after a killed one.
  */
-export async function openStage(datadir: string, warn: (m: string) => void): Promise<string> {
+export async function removeStaleStages(datadir: string, warn: (m: string) => void): Promise<void> {
   for (const name of await readdir(datadir).catch(() => [] as string[])) {
     const m = new RegExp(`^${STAGE_PREFIX}(\\d+)-`).exec(name);
     if (m && !alive(Number(m[1]))) {
@@ -99,6 +100,14 @@ export async function openStage(datadir: string, warn: (m: string) => void): Pro
       await rm(join(datadir, name), { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * Make this run's staging directory in `datadir`, after removing the ones left
+ * by runs whose process is gone (reported through `warn`).
+ */
+export async function openStage(datadir: string, warn: (m: string) => void): Promise<string> {
+  await removeStaleStages(datadir, warn);
   const dir = join(datadir, `${STAGE_PREFIX}${process.pid}-${crypto.randomUUID().slice(0, 8)}`);
   try {
     await mkdir(dir, { mode: 0o700 });
