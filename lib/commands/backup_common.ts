@@ -20,7 +20,14 @@ import { selectTables, type TableSelection } from "../server/tables.ts";
 import { openTtsExport, type TtsExport } from "../server/export.ts";
 
 /** Help paragraphs `backup` and `backup-to-image` share. */
+/** The privileges a backup user needs (checked with least-privilege users in tests). */
+export const BACKUP_PRIVILEGES = ["SELECT", "LOCK TABLES", "RELOAD", "PROCESS"] as const;
+
 export const BACKUP_HELP = `
+The backup user needs ${BACKUP_PRIVILEGES.join(", ")} (FLUSH TABLES ... FOR EXPORT
+takes SELECT, LOCK TABLES and RELOAD; PROCESS reads information_schema's InnoDB tables and
+names the sessions a lock waits for).
+
 Tables are chosen by name from the server (information_schema): --include-tables
 and --exclude-tables match db.tbl in four forms (db.tbl, \`db\`.tbl, db.\`tbl\`,
 \`db\`.\`tbl\`). Only InnoDB tables with a tablespace of their own can be taken;

@@ -49,7 +49,12 @@ export async function openSource(
   opts: OpenSourceOptions = {},
 ): Promise<OpenedSource> {
   const o = ctx.options;
-  if (!o.backupDir === !o.backupImage) {
+  if (o.backupDir && o.backupImage) {
+    throw new UsageError(
+      `${command} reads one source: give --backup-dir=DIR or --backup-image=FILE|-, not both`,
+    );
+  }
+  if (!o.backupDir && !o.backupImage) {
     throw new UsageError(`${command} needs one of --backup-dir=DIR or --backup-image=FILE|-`);
   }
   if (o.backupImage) return await openImageOption(ctx, opts);
