@@ -67,42 +67,59 @@ export function objectNameIndex(tokens: Token[]): number {
 }
 
 /**
- * Rewrite every reference to database `from` in `sql` to `to` (see
- * {@link DatabaseRename}); `sqlMode` is the mode the statement was created under
- * (ANSI_QUOTES changes what `"x"` is).
+ * Rewrite every reference to the renamed databases in `sql` (see
+ * {@link DatabaseRename}; several renames apply in one pass, so `a TO b, b TO a`
+ * swaps); `sqlMode` is the mode the statement was created under (ANSI_QUOTES
+ * changes what `"x"` is).
  */
 export function rewriteDatabaseRefs(
   sql: string,
-  rename: DatabaseRename,
+  renames: DatabaseRename | readonly DatabaseRename[],
   sqlMode?: string,
 ): RewriteResult {
+  const list = Array.isArray(renames) ? renames : [renames as DatabaseRename];
   const tokens = tokenize(sql, optionsForSqlMode(sqlMode));
-  const same = (a: string, b: string) =>
-    rename.foldCase ? a.toLowerCase() === b.toLowerCase() : a === b;
-  const objects = rename.foldCase
-    ? new Set([...rename.objects].map((o) => o.toLowerCase()))
-    : rename.objects;
-  const isObject = (n: string) => objects.has(rename.foldCase ? n.toLowerCase() : n);
+  const fold = (r: DatabaseRename, n: string) => r.foldCase ? n.toLowerCase() : n;
+  const objectSets = list.map((r) =>
+    r.foldCase ? new Set([...r.objects].map((o) => o.toLowerCase())) : r.objects
+  );
   const replace = new Map<number, string>();
   const nameAt = objectNameIndex(tokens);
   let inStrings = false;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
     if (t.kind === "string") {
-      if (t.value.includes(rename.from)) inStrings = true;
+      if (list.some((r) => t.value.includes(r.from))) inStrings = true;
       continue;
     }
-    if (!isName(t) || !same(t.value, rename.from)) continue;
+    if (!isName(t)) continue;
+    const which = list.findIndex((r) => fold(r, t.value) === fold(r, r.from));
+    if (which < 0) continue;
     const before = prevCode(tokens, i);
     if (before >= 0 && (tokens[before].text === "." || tokens[before].text === "@")) continue;
     const name = readDottedName(tokens, i);
     if (!name || name.parts.length < 2) continue;
-    const qualified = name.parts.length >= 3 || i === nameAt || isObject(name.parts[1]);
+    const r = list[which];
+    const qualified = name.parts.length >= 3 || i === nameAt ||
+      objectSets[which].has(fold(r, name.parts[1]));
     if (!qualified) continue;
-    replace.set(i, quoteIdentifier(rename.to));
+    replace.set(i, quoteIdentifier(r.to));
     i = name.at[name.at.length - 1];
   }
   return { sql: joinTokens(tokens, replace), rewritten: replace.size, inStrings };
+}
+
+/**
+ * Put `database` in place of the database of the created object's own name
+ * (`CREATE ... TRIGGER `old`.`trg``); an unqualified name is left as it is (it
+ * is created in the current database).
+ */
+export function requalifyObjectName(sql: string, database: string, sqlMode?: string): string {
+  const tokens = tokenize(sql, optionsForSqlMode(sqlMode));
+  const at = objectNameIndex(tokens);
+  const name = at < 0 ? undefined : readDottedName(tokens, at);
+  if (!name || name.parts.length < 2) return sql;
+  return joinTokens(tokens, new Map([[name.at[0], quoteIdentifier(database)]]));
 }
 
 /** A `DEFINER=user@host` clause. */
