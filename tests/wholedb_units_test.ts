@@ -7,7 +7,7 @@ import {
   parseInsertLine,
   readLines,
   valueKind,
-} from "../lib/logical/format.ts";
+} from "../lib/core/logical_format.ts";
 import { tableMethod } from "../lib/server/logical.ts";
 import { CorruptionError } from "../lib/errors.ts";
 

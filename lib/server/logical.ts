@@ -1,5 +1,5 @@
 /**
- * Logical backup and restore of one table in the format of `lib/logical/format.ts`:
+ * Logical backup and restore of one table in the format of `lib/core/logical_format.ts`:
  * which tables need it (what transportable tablespaces cannot carry), reading a
  * table's rows as raw bytes (character_set_results off, TIMESTAMP in UTC) into
  * statement lines, and loading such lines into a target table after checking
@@ -17,7 +17,7 @@ import {
   parseInsertLine,
   readLines,
   valueKind,
-} from "../logical/format.ts";
+} from "../core/logical_format.ts";
 import { quoteIdentifier, quoteTable } from "../names/quote.ts";
 import { queryRows } from "./facts.ts";
 

@@ -15,7 +15,7 @@ import { encodeFilename } from "../names/filename.ts";
 import { quoteTable } from "../names/quote.ts";
 import { crc32c } from "../kernels/mod.ts";
 import { IoError } from "../errors.ts";
-import type { LogicalColumn } from "../logical/format.ts";
+import type { LogicalColumn } from "../core/logical_format.ts";
 import { type Catalog } from "./tables.ts";
 import { SYSTEM_DATABASES } from "./facts.ts";
 import { dumpTableBytes, readLogicalColumns, type TableMethod, tableMethod } from "./logical.ts";
