@@ -81,9 +81,11 @@ Deno.test("backup: a consistent, valid backup directory of the selected tables",
           "db.à123",
           "db.àbc",
           "other.busy",
+          "other.my",
           "other.parts",
           "weird db.t t",
         ]);
+        assert.equal(m.tables.find((x) => x.name === "my")!.method, "logical");
         const parts = m.tables.find((x) => x.name === "parts")!;
         assert.equal(parts.files.length, 6);
         const ibds = m.entries.filter((e) => e.path.endsWith(".ibd"));

@@ -83,7 +83,7 @@ Deno.test("backup selection: names from the server, four forms, exclude, skips, 
         assert.match(err.message, /--include-tables="\^nope\\\\\."/);
         return true;
       });
-      const only = contextFor(srv, { backupDir: `${dir}/c`, includeTables: "^other\\.my$" });
+      const only = contextFor(srv, { backupDir: `${dir}/c`, includeTables: "^other\\.seq$" });
       await assert.rejects(() => backupCommand.run(only), /cannot be backed up/);
     } finally {
       await Deno.remove(dir, { recursive: true });

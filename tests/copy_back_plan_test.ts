@@ -124,17 +124,15 @@ Deno.test("plan: every problem is named, and nothing is planned", () => {
       table("db", "p", ["db/p#P#p0.ibd", "db/p#P#p0.cfg", "db/p#P#p1.ibd", "db/p#P#p1.cfg"]),
     ],
   };
-  assert.throws(
-    () =>
-      planRestore({
-        manifest: parted,
-        selected: selectRestoreTables(parted, { renames: [] }),
-        facts: FACTS,
-        state: EMPTY,
-        force: true,
-      }),
-    /partitioned; MariaDB cannot/,
-  );
+  // MariaDB: partitions go through a staging table and EXCHANGE PARTITION
+  const partedPlan = planRestore({
+    manifest: parted,
+    selected: selectRestoreTables(parted, { renames: [] }),
+    facts: FACTS,
+    state: EMPTY,
+    force: true,
+  });
+  assert.equal(partedPlan.tables[0].method, "partitions");
   const state: TargetState = {
     databases: ["db", "other"],
     tables: [{ database: "db", name: "t", note: "its tablespace is discarded" }],

@@ -16,8 +16,22 @@ import { parseAlgorithm } from "../innodb/algorithm.ts";
 import { pageChecker } from "../innodb/page_stream.ts";
 import { connect, endQuietly } from "../server/connection.ts";
 import { readServerFacts } from "../server/facts.ts";
-import { selectTables, type TableSelection } from "../server/tables.ts";
+import { readCatalog, selectTables, type TableSelection } from "../server/tables.ts";
 import { openTtsExport, type TtsExport } from "../server/export.ts";
+import {
+  type AtLock,
+  atLockStep,
+  captureObjects,
+  chooseLogicalTables,
+  lockedLogicalTables,
+  logicalColumns,
+  readDefinitions,
+  selectedDatabases,
+  type WholeDbPlan,
+  wholeDbSource,
+} from "../server/wholedb_backup.ts";
+import { objectLabel } from "../server/objects.ts";
+import { describeBinlog } from "../server/binlog.ts";
 
 /** Help paragraphs `backup` and `backup-to-image` share. */
 /** The privileges a backup user needs (checked with least-privilege users in tests). */
@@ -30,10 +44,18 @@ names the sessions a lock waits for).
 
 Tables are chosen by name from the server (information_schema): --include-tables
 and --exclude-tables match db.tbl in four forms (db.tbl, \`db\`.tbl, db.\`tbl\`,
-\`db\`.\`tbl\`). Only InnoDB tables with a tablespace of their own can be taken;
-others (other engines, views, tables in the system or a general tablespace) are
-listed with the reason and skipped, or fail the run with --strict. A partitioned
-table is taken with all its partitions or skipped whole.
+\`db\`.\`tbl\`). InnoDB tables with a tablespace of their own are taken by TTS
+(a partitioned table with all its partitions). Tables TTS cannot carry (MyISAM,
+Aria, CSV, ARCHIVE, InnoDB in the system or a general tablespace) are taken
+logically: their rows, read under the same lock, in DB/TABLE.sql; MEMORY tables
+by definition only. --strict refuses instead, naming them.
+
+Every selected database also brings its CREATE DATABASE, views, stored
+procedures and functions, and events, and every selected table its triggers
+(--skip-views, --skip-routines, --skip-events, --skip-triggers leave them out).
+The manifest lists what was taken and what was skipped with the reason, and the
+binary log position (file, position, GTIDs) read while the tables were locked.
+User accounts and grants are not part of a backup.
 
 All selected tables are locked at once with FLUSH TABLES ... FOR EXPORT, so the
 backup is consistent across them; writes to other tables go on. Their .ibd and
@@ -48,6 +70,8 @@ export interface BackupPlan {
   conn: Connection;
   facts: ServerFacts;
   selection: TableSelection;
+  /** The logical tables, objects and skips of a whole-database backup. */
+  whole: WholeDbPlan;
 }
 
 /** Why nothing matches: the expressions as given, and whether matches had to be skipped. */
@@ -71,21 +95,66 @@ export async function planBackup(ctx: CommandContext, spec: SelectionSpec): Prom
   try {
     const facts = await readServerFacts(conn, { datadir: o.datadir });
     const selection = await selectTables(conn, facts, spec.filter, spec.include !== undefined);
-    const skipped = selection.skipped.map((s) => `${tableLabel(s.database, s.name)} (${s.reason})`);
-    for (const s of selection.skipped) {
-      ctx.report.warn(`skipping ${tableLabel(s.database, s.name)}: ${s.reason}`);
-    }
-    if (skipped.length > 0 && o.strict) {
+    const catalog = await readCatalog(conn, facts);
+    const chosen = chooseLogicalTables(catalog, selection.skipped);
+    if (o.strict && (chosen.logical.length > 0 || chosen.skipped.length > 0)) {
+      const names = [
+        ...chosen.logical.map((t) => `${tableLabel(t.database, t.name)} (${t.why})`),
+        ...chosen.skipped.map((s) => `${tableLabel(s.database, s.name)} (${s.reason})`),
+      ];
       throw new UsageError(
-        `--strict: ${skipped.length} selected table(s) cannot be backed up: ${skipped.join(", ")}`,
+        `--strict: ${names.length} selected table(s) cannot be carried by transportable ` +
+          `tablespaces: ${names.join(", ")}`,
       );
     }
-    if (selection.tables.length === 0) throw nothingSelected(spec, skipped.length);
-    return { conn, facts, selection };
+    for (const t of chosen.logical) {
+      ctx.report.info(
+        `${tableLabel(t.database, t.name)}: ${t.why}; taken ` +
+          (t.method === "logical" ? "logically (rows in SQL)" : "by definition only"),
+      );
+    }
+    for (const s of chosen.skipped) {
+      ctx.report.warn(`skipping ${tableLabel(s.database, s.name)}: ${s.reason}`);
+    }
+    const whole = await planWholeDb(conn, o, spec, selection, catalog, chosen);
+    if (selection.tables.length === 0 && chosen.logical.length === 0) {
+      throw nothingSelected(spec, chosen.skipped.length);
+    }
+    return { conn, facts, selection, whole };
   } catch (err) {
     await endQuietly(conn);
     throw err;
   }
+}
+
+/** Objects of the selected databases and the logical tables' columns (read before the lock). */
+async function planWholeDb(
+  conn: Connection,
+  o: Options,
+  spec: SelectionSpec,
+  selection: TableSelection,
+  catalog: Awaited<ReturnType<typeof readCatalog>>,
+  chosen: ReturnType<typeof chooseLogicalTables>,
+): Promise<WholeDbPlan> {
+  const tables = [...selection.tables, ...chosen.logical];
+  const views = catalog.tables.filter((t) => t.type.toUpperCase() === "VIEW");
+  const databases = selectedDatabases(tables, views, spec.filter);
+  const objects = await captureObjects(conn, databases, tables, {
+    views: o.skipViews,
+    routines: o.skipRoutines,
+    triggers: o.skipTriggers,
+    events: o.skipEvents,
+  });
+  return {
+    logical: chosen.logical,
+    columns: await logicalColumns(conn, chosen.logical),
+    definitions: await readDefinitions(conn, chosen.logical),
+    objects: objects.objects,
+    skipped: [
+      ...chosen.skipped.map((s) => ({ kind: "table" as const, ...s })),
+      ...objects.skipped,
+    ],
+  };
 }
 
 /** The options a manifest records: what shaped the backup, never keys or passwords. */
@@ -118,7 +187,8 @@ export async function openExport(
   });
   const count = plan.selection.tables.length;
   let total = 0;
-  const source = await openTtsExport({
+  const at: AtLock = { tables: [], databases: [] };
+  const inner = await openTtsExport({
     conn: plan.conn,
     facts: plan.facts,
     tables: plan.selection.tables,
@@ -127,6 +197,8 @@ export async function openExport(
     signal: ctx.signal,
     crc: extra.crc,
     recordedOptions: recordedOptions(o),
+    alsoLock: lockedLogicalTables(plan.whole),
+    atLock: atLockStep(plan.whole, plan.facts.flavor, at),
     checkPages: o.skipPageCheck ? undefined : pageChecker({
       algorithm: parseAlgorithm(plan.facts.checksumAlgorithm),
       describe: (p) => names.get(p) ?? p,
@@ -146,6 +218,8 @@ export async function openExport(
       else ctx.report.info(`unlocked ${what} after ${(ms / 1000).toFixed(3)} s`);
     },
   });
+  const source = wholeDbSource(inner, plan.whole, at);
+  if (at.binlog) ctx.report.info(`binary log position: ${describeBinlog(at.binlog)}`);
   total = source.totalBytes;
   return source;
 }
@@ -169,7 +243,7 @@ export async function runBackupInto(
     source = await openExport(ctx, plan, extra);
     const bytes = await write(source);
     if (!source.completed) throw new IoError("the export stopped before every file was copied");
-    return finishBackup(ctx, rep, plan, source, destination, bytes);
+    return finishBackup(ctx, rep, source, destination, bytes);
   } finally {
     await source?.close();
     await endQuietly(plan.conn);
@@ -180,7 +254,6 @@ export async function runBackupInto(
 function finishBackup(
   ctx: CommandContext,
   rep: RunReport,
-  plan: BackupPlan,
   source: TtsExport,
   destination: string,
   bytes: number,
@@ -188,20 +261,26 @@ function finishBackup(
   const lock = source.lockStats();
   const lockSeconds = lock.totalMs / 1000;
   const longest = lock.longestMs / 1000;
+  const m = source.manifest;
   return rep.finish("ok", {
-    tables: plan.selection.tables.length,
-    skipped: plan.selection.skipped.map((s) => ({
-      table: tableLabel(s.database, s.name),
+    tables: m.tables.length,
+    logicalTables: m.tables.filter((t) => t.method && t.method !== "tts").length,
+    objects: m.objects?.length ?? 0,
+    skipped: (m.skipped ?? []).map((s) => ({
+      [s.kind === "table" ? "table" : "object"]: s.kind === "table"
+        ? tableLabel(s.database, s.name)
+        : objectLabel(s as { kind: "view"; database: string; name: string }),
       reason: s.reason,
     })),
+    binlog: m.binlog ?? null,
     bytes,
     lockSeconds,
     longestLockSeconds: longest,
     destination,
   }, {
     verb: "backed up",
-    count: plan.selection.tables.length,
-    noun: "table(s)",
+    count: m.tables.length,
+    noun: `table(s) and ${m.objects?.length ?? 0} object(s)`,
     bytes,
     destination,
     extra: `tables locked ${lockSeconds.toFixed(3)} s` +

@@ -17,8 +17,23 @@ import { CorruptionError, IbvaultError, sameKind, ServerError } from "../errors.
 import { label } from "../core/label.ts";
 import { connect, endQuietly } from "../server/connection.ts";
 import { readServerFacts } from "../server/facts.ts";
-import { prepareImportSession } from "../server/import.ts";
-import { planRestore, readTargetState, selectRestoreTables } from "../server/restore_plan.ts";
+import { ensureDatabase, prepareImportSession } from "../server/import.ts";
+import {
+  planRestore,
+  readTargetState,
+  selectRestoreTables,
+  splitRenames,
+} from "../server/restore_plan.ts";
+import {
+  type ObjectOutcome,
+  planWholeRestore,
+  restoreObjects,
+  type WholeRestorePlan,
+} from "../server/wholedb_restore.ts";
+import { partitionFilter, partitionLabel } from "../server/partitions.ts";
+import { describeBinlog } from "../server/binlog.ts";
+import { decodeFilename } from "../names/filename.ts";
+import { UsageError } from "../errors.ts";
 import {
   openRestoreSink,
   removeStaleStages,
@@ -33,14 +48,28 @@ export const runCopyBack = reported("copy-back", async (ctx, rep) => {
   const o = ctx.options;
   const spec = selectionSpec(o);
   const renames = renamesOf(o);
+  const definer = definerOption(o.definer);
+  const partitions = o.includePartitions === undefined
+    ? undefined
+    : partitionFilter(o.includePartitions);
   // A mariadb-backup --prepare --export directory, or an ibvault backup.
   const foreign = await openForeignOption(ctx);
   const source = foreign ?? await openSource(ctx, "copy-back");
   let conn: Connection | undefined;
   let sink: RestoreSink | undefined;
   try {
-    const selected = selectRestoreTables(source.manifest, { ...spec, renames });
+    const split = splitRenames(source.manifest, renames);
+    const selected = selectRestoreTables(
+      source.manifest,
+      { ...spec, renames: split.tables },
+      split.databases,
+    );
     foreign?.requireDefinitions(selected.map((t) => t.source));
+    if (source.manifest.binlog) {
+      ctx.report.info(
+        `binary log position of the backup: ${describeBinlog(source.manifest.binlog)}`,
+      );
+    }
     if (source.kind === "directory") {
       await source.requireFiles(selected.flatMap((t) => t.source.files));
     }
@@ -48,8 +77,40 @@ export const runCopyBack = reported("copy-back", async (ctx, rep) => {
     const facts = await readServerFacts(conn, { datadir: o.datadir });
     await removeStaleStages(facts.datadir, ctx.report.warn);
     const state = await readTargetState(conn, facts, selected);
-    const plan = planRestore({ manifest: source.manifest, selected, facts, state, force: o.force });
-    for (const w of plan.warnings) ctx.report.warn(w);
+    const whole = await planWholeRestore({
+      conn,
+      facts,
+      manifest: source.manifest,
+      selected,
+      databaseRenames: split.databases,
+      force: o.force,
+      skipExisting: o.skipExisting,
+      definerCurrentUser: definer,
+      noObjects: partitions !== undefined,
+    });
+    if (partitions && source.manifest.objects?.length) {
+      ctx.report.info(
+        "--include-partitions restores rows only: views, routines, triggers and events are " +
+          "left as they are",
+      );
+    }
+    const plan = planRestore({
+      manifest: source.manifest,
+      selected,
+      facts,
+      state,
+      force: o.force,
+      skipExisting: o.skipExisting,
+      partitions,
+      partitionOf: (entry) => partitionLabel(entry, decodeFilename),
+      statements: whole.statements,
+      problems: whole.problems,
+    });
+    for (const w of [...plan.warnings, ...whole.warnings]) ctx.report.warn(w);
+    for (const n of whole.notes) ctx.report.info(n);
+    for (const s of [...plan.skipped, ...whole.objects.skipped]) {
+      ctx.report.info(`left alone: ${"table" in s ? s.table : s.label}: ${s.reason}`);
+    }
     await prepareImportSession(conn);
     sink = await openRestoreSink({
       conn,
@@ -61,13 +122,53 @@ export const runCopyBack = reported("copy-back", async (ctx, rep) => {
       signal: ctx.signal,
     });
     const summary = await sink.write(source);
-    return finish(ctx, rep, source, `${facts.flavor} ${facts.version}`, summary);
+    const objects = summary.lost
+      ? []
+      : await createObjects(ctx, conn, whole, source.manifest, plan);
+    return finish(ctx, rep, source, `${facts.flavor} ${facts.version}`, summary, objects);
   } finally {
     await sink?.close();
     await source.close().catch(() => {});
     if (conn) await endQuietly(conn);
   }
 });
+
+/** `--definer`: only CURRENT_USER is accepted. */
+function definerOption(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  if (/^current_user(\(\))?$/i.test(value.trim())) return true;
+  throw new UsageError(
+    `--definer=${JSON.stringify(value)}: the only value is CURRENT_USER (objects whose ` +
+      "definer has no account on the server are created with the restoring user as definer)",
+  );
+}
+
+/** Create the planned objects once the tables are in (databases created when missing). */
+async function createObjects(
+  ctx: CommandContext,
+  conn: Connection,
+  whole: WholeRestorePlan,
+  manifest: OpenedSource["manifest"],
+  plan: ReturnType<typeof planRestore>,
+): Promise<ObjectOutcome[]> {
+  for (const db of new Set(whole.objects.objects.map((o) => o.database))) {
+    const from = whole.objects.objects.find((o) => o.database === db)!.record.database;
+    const planned = plan.databases.find((d) => d.name === db);
+    await ensureDatabase(
+      conn,
+      db,
+      planned?.source ?? manifest.databases.find((d) => d.name === from),
+    );
+  }
+  const { outcomes, warnings } = await restoreObjects(conn, whole.objects, ctx.signal);
+  for (const w of warnings) ctx.report.warn(w);
+  for (const o of outcomes) {
+    if (o.status === "created") {
+      ctx.report.info(`created ${o.label}${o.notes.length ? ` (${o.notes.join("; ")})` : ""}`);
+    } else ctx.report.error(`not created: ${o.label}: ${o.error}`);
+  }
+  return outcomes;
+}
 
 /** Report the outcome, print the summary, and turn failures into the exit code. */
 function finish(
@@ -76,11 +177,13 @@ function finish(
   source: OpenedSource,
   server: string,
   s: RestoreSummary,
+  objects: ObjectOutcome[],
 ): number {
   const name = (t: TableOutcome) => label({ database: t.targetDatabase, name: t.targetTable });
   for (const t of s.tables) for (const w of t.warnings) ctx.report.warn(`${name(t)}: ${w}`);
   const restored = s.tables.filter((t) => t.status === "restored");
-  const ok = restored.length === s.tables.length && !s.sourceError;
+  const objectsFailed = objects.filter((o) => o.status !== "created");
+  const ok = restored.length === s.tables.length && !s.sourceError && objectsFailed.length === 0;
   const body = {
     source: source.name,
     server,
@@ -88,6 +191,8 @@ function finish(
     failed: s.tables.length - restored.length,
     tables: s.tables,
     databasesCreated: s.databasesCreated,
+    objects,
+    binlog: source.manifest.binlog ?? null,
     bytes: s.bytes,
   };
   if (restored.length) ctx.report.info(`restored: ${restored.map(name).join(", ")}`);
@@ -100,8 +205,13 @@ function finish(
     });
   }
   const notRestored = s.tables.filter((t) => t.status !== "restored");
-  const message = `${notRestored.length} of ${s.tables.length} table(s) not restored: ` +
-    notRestored.map(name).join(", ") +
+  const message = `${notRestored.length} of ${s.tables.length} table(s) not restored` +
+    (notRestored.length ? `: ${notRestored.map(name).join(", ")}` : "") +
+    (objectsFailed.length
+      ? `; ${objectsFailed.length} object(s) not created: ${
+        objectsFailed.map((o) => o.label).join(", ")
+      }`
+      : "") +
     (s.sourceError
       ? `; the source failed: ${(s.sourceError as Error)?.message ?? s.sourceError}`
       : "");
@@ -134,9 +244,23 @@ db.tbl, a selected table) as NEW; either part may be quoted with backticks, sing
 or double quotes; NEW's database is created when missing, with the options of the
 original database. --default-character-set says how the command line is encoded.
 
-Nothing is overwritten: if a target table (or a file of it) exists, or the backup
-cannot be imported (other server flavour or page size, partitioned tables on
-MariaDB), the run stops before touching anything and names every problem.
+Whole databases: logical tables (DB/TABLE.sql) are created and loaded; MEMORY
+tables created empty; partitioned tables restored partition by partition (on
+MariaDB through a staging table and ALTER TABLE ... EXCHANGE PARTITION), and
+--include-partitions=REGEX restores only matching partitions (name, subpartition
+or p/sp) into the existing table, whose receiving partitions must be empty (or
+--force). Then functions and procedures, views (view-on-view order), triggers and
+events, each with its recorded DEFINER and context; --definer=CURRENT_USER
+replaces definers without an account on the server. Views, routines and events
+come with a database when all its tables are restored. --rename 'OLD TO NEW' with
+two bare names renames a whole database and rewrites references to it in views,
+triggers, routines, events and foreign keys. A foreign key that would dangle is
+named before anything is touched (--force restores anyway).
+
+Nothing is overwritten: if a target table (or a file of it) or object exists, or
+the backup cannot be imported (other server flavour or page size), the run stops
+before touching anything and names every problem; --skip-existing leaves
+existing tables and objects alone and restores the rest.
 --force allows only these format adjustments: importing a table whose .cfg is
 missing (no schema verification), and creating a table with its recorded
 ROW_FORMAT when the server's innodb_default_row_format differs.
@@ -160,6 +284,9 @@ the target server); tables of mysql, sys and performance_schema are left out.`,
     "exclude-tables",
     "rename",
     "default-character-set",
+    "include-partitions",
+    "definer",
+    "skip-existing",
     ...IMAGE_READ_OPTIONS,
     "ddl-file",
     "create-from-server",

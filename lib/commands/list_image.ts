@@ -13,6 +13,8 @@ import { formatBytes } from "../progress/reporter.ts";
 import { MANIFEST_FILE, tablesByEntry } from "../core/manifest.ts";
 import { tableOfPath } from "../names/table_path.ts";
 import { printable } from "../names/printable.ts";
+import { tableLabel } from "../core/label.ts";
+import { describeBinlog } from "../server/binlog.ts";
 
 /** One listed entry. */
 interface Row {
@@ -69,6 +71,9 @@ export const listImageCommand: Command = {
       server: m.server,
       databases: m.databases?.map((d) => d.name) ?? [],
       tables: m.tables?.length ?? 0,
+      objects: m.objects?.map((x) => ({ kind: x.kind, database: x.database, name: x.name })) ?? [],
+      skipped: m.skipped ?? [],
+      binlog: m.binlog ?? null,
       entries: rows,
       totals: img.end,
     };
@@ -89,6 +94,20 @@ export const listImageCommand: Command = {
       `databases: ${summary.databases.length}, tables: ${summary.tables}, entries: ${rows.length}` +
         ` (+ ${MANIFEST_FILE})`,
     );
+    const objects = m.objects ?? [];
+    if (objects.length) {
+      const count = (k: string) => objects.filter((x) => x.kind === k).length;
+      out.push(
+        `objects: ${count("view")} view(s), ${count("procedure")} procedure(s), ` +
+          `${count("function")} function(s), ${count("trigger")} trigger(s), ${
+            count("event")
+          } event(s)`,
+      );
+    }
+    for (const s of m.skipped ?? []) {
+      out.push(`skipped: ${s.kind} ${tableLabel(s.database, s.name)}: ${s.reason}`);
+    }
+    out.push(`binlog position: ${m.binlog ? describeBinlog(m.binlog) : "not recorded"}`);
     out.push("");
     const w = Math.max(4, ...rows.map((r) => String(r.size).length));
     out.push(`${"size".padStart(w)}  ${"stored".padStart(w)}  entry  [table]`);

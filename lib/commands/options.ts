@@ -59,6 +59,17 @@ export interface Options {
   lockWaitTimeout: number;
   strict: boolean;
   skipPageCheck: boolean;
+  // whole databases
+  skipRoutines: boolean;
+  skipTriggers: boolean;
+  skipEvents: boolean;
+  skipViews: boolean;
+  /** copy-back: `CURRENT_USER` replaces definers the target lacks. */
+  definer?: string;
+  /** copy-back: restore only the partitions matching this expression. */
+  includePartitions?: string;
+  /** copy-back: leave tables and objects that exist alone and restore the rest. */
+  skipExisting: boolean;
   // retention and monitoring (purge-backups, check-backup), timestamped layout
   withTimestamp: boolean;
   keepLast?: number;
@@ -309,6 +320,50 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     help: "do not checksum pages while copying",
   },
   {
+    name: "skip-routines",
+    field: "skipRoutines",
+    type: "boolean",
+    help: "leave stored procedures and functions out of the backup",
+  },
+  {
+    name: "skip-triggers",
+    field: "skipTriggers",
+    type: "boolean",
+    help: "leave triggers out of the backup",
+  },
+  {
+    name: "skip-events",
+    field: "skipEvents",
+    type: "boolean",
+    help: "leave events out of the backup",
+  },
+  {
+    name: "skip-views",
+    field: "skipViews",
+    type: "boolean",
+    help: "leave views out of the backup",
+  },
+  {
+    name: "definer",
+    field: "definer",
+    type: "string",
+    arg: "CURRENT_USER",
+    help: "create objects whose DEFINER has no account on the server as CURRENT_USER",
+  },
+  {
+    name: "include-partitions",
+    field: "includePartitions",
+    type: "string",
+    arg: "REGEX",
+    help: "restore only these partitions (name, subpartition, or p/sp) of partitioned tables",
+  },
+  {
+    name: "skip-existing",
+    field: "skipExisting",
+    type: "boolean",
+    help: "leave tables and objects that exist on the server alone and restore the rest",
+  },
+  {
     name: "with-timestamp",
     field: "withTimestamp",
     type: "boolean",
@@ -421,6 +476,10 @@ export const BACKUP_OPTIONS = [
   "lock-wait-timeout",
   "strict",
   "skip-page-check",
+  "skip-routines",
+  "skip-triggers",
+  "skip-events",
+  "skip-views",
   "force",
   "no-sync",
 ];
@@ -463,6 +522,11 @@ export function defaultOptions(cores: number): Options {
     lockWaitTimeout: 60,
     strict: false,
     skipPageCheck: false,
+    skipRoutines: false,
+    skipTriggers: false,
+    skipEvents: false,
+    skipViews: false,
+    skipExisting: false,
     withTimestamp: false,
     dryRun: false,
     expectTables: [],

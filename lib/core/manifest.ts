@@ -5,6 +5,7 @@
  * first record).
  */
 import { VERSION } from "../version.ts";
+import type { Definer } from "../names/sql_rewrite.ts";
 import { tableLabel } from "./label.ts";
 
 /** File name of the manifest inside a backup directory (and of an image's first entry). */
@@ -50,6 +51,63 @@ export interface TableRecord {
   createStatement: string;
   /** Entry paths of its files (`.ibd`, `.cfg`, partitions), relative to the backup root. */
   files: string[];
+  /**
+   * How it travels: `tts` (absent means tts) its tablespace files; `logical` its rows
+   * in one `DB/TABLE.sql` entry (docs/FORMAT.md, "Logical tables"), for what TTS
+   * cannot carry; `definition` the CREATE TABLE alone (MEMORY).
+   */
+  method?: "tts" | "logical" | "definition";
+}
+
+/** The kinds of database objects a backup carries besides tables. */
+export type ObjectKind = "view" | "trigger" | "procedure" | "function" | "event";
+
+/** A database object as the backup records it. */
+export interface ObjectRecord {
+  kind: ObjectKind;
+  database: string;
+  name: string;
+  /** Triggers: the table the trigger belongs to. */
+  table?: string;
+  /** `SHOW CREATE ...` output (for a trigger: its "SQL Original Statement"). */
+  createStatement: string;
+  /** sql_mode the object was created under (not recorded for views by the server). */
+  sqlMode?: string;
+  characterSetClient: string;
+  collationConnection: string;
+  /** Routines, triggers, events: the database's collation when they were created. */
+  databaseCollation?: string;
+  /** Events: the time zone their schedule is in. */
+  timeZone?: string;
+  /** The DEFINER clause, when the statement has one. */
+  definer?: Definer;
+}
+
+/** Something the selection matched that the backup does not hold, and why. */
+export interface SkippedRecord {
+  kind: "table" | ObjectKind;
+  database: string;
+  name: string;
+  reason: string;
+}
+
+/** Where in the binary log the backup was taken (read while its tables were locked). */
+export interface BinlogPosition {
+  flavor: "mariadb" | "mysql";
+  /** Binary logging was on (SHOW MASTER STATUS returned a row). */
+  enabled: boolean;
+  /** Current binary log file (`mysql-bin.000003`), when enabled. */
+  file?: string;
+  /** Position in that file, when enabled. */
+  position?: number;
+  /** MariaDB `@@gtid_binlog_pos`: the last GTID written to the binary log per domain. */
+  gtidBinlogPos?: string;
+  /** MariaDB `@@gtid_current_pos`: the last GTID applied, written or replicated, per domain. */
+  gtidCurrentPos?: string;
+  /** MySQL `@@gtid_executed` (or the status row's Executed_Gtid_Set). */
+  gtidExecuted?: string;
+  /** The source server's `@@server_id`. */
+  serverId?: number;
 }
 
 /** One file of the backup with what proves it whole. */
@@ -72,6 +130,12 @@ export interface Manifest {
   options: Record<string, unknown>;
   databases: DatabaseRecord[];
   tables: TableRecord[];
+  /** Views, triggers, routines and events of the selected databases (absent: none recorded). */
+  objects?: ObjectRecord[];
+  /** What the selection matched and the backup does not hold, with the reason. */
+  skipped?: SkippedRecord[];
+  /** The binary log position at the lock (absent in backups made before it was recorded). */
+  binlog?: BinlogPosition;
   entries: EntryRecord[];
 }
 
@@ -81,6 +145,9 @@ export interface ManifestContent {
   options: Record<string, unknown>;
   databases?: DatabaseRecord[];
   tables?: TableRecord[];
+  objects?: ObjectRecord[];
+  skipped?: SkippedRecord[];
+  binlog?: BinlogPosition;
   /** Empty for a streamed manifest (written before its entries, see {@link isStreamed}). */
   entries?: EntryRecord[];
 }
@@ -95,6 +162,9 @@ export function buildManifest(content: ManifestContent): Manifest {
     options: content.options,
     databases: content.databases ?? [],
     tables: content.tables ?? [],
+    ...(content.objects ? { objects: content.objects } : {}),
+    ...(content.skipped ? { skipped: content.skipped } : {}),
+    ...(content.binlog ? { binlog: content.binlog } : {}),
     entries: content.entries ?? [],
   };
   return content.server ? withServer(m, content.server) : m;

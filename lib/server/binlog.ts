@@ -11,24 +11,9 @@ import type { Connection } from "mysql2/promise";
 import type { Flavor } from "./facts.ts";
 import { queryRows } from "./facts.ts";
 
-/** The binary log position of a backup, as the manifest records it. */
-export interface BinlogPosition {
-  flavor: Flavor;
-  /** Binary logging was on (SHOW MASTER STATUS returned a row). */
-  enabled: boolean;
-  /** Current binary log file (`mysql-bin.000003`), when enabled. */
-  file?: string;
-  /** Position in that file, when enabled. */
-  position?: number;
-  /** MariaDB `@@gtid_binlog_pos`: the last GTID written to the binary log per domain. */
-  gtidBinlogPos?: string;
-  /** MariaDB `@@gtid_current_pos`: the last GTID applied, written or replicated, per domain. */
-  gtidCurrentPos?: string;
-  /** MySQL `@@gtid_executed` (or the status row's Executed_Gtid_Set). */
-  gtidExecuted?: string;
-  /** The source server's `@@server_id`. */
-  serverId?: number;
-}
+import type { BinlogPosition } from "../core/manifest.ts";
+
+export type { BinlogPosition };
 
 type Row = Record<string, unknown>;
 

@@ -57,6 +57,16 @@ export interface ExportOptions {
   onProgress?: (bytes: number, path: string) => void;
   /** Called on each lock and unlock, with the tables concerned and the lock's duration. */
   onLock?: LockListener;
+  /**
+   * Tables locked with the TTS ones but not copied as files (whole-database
+   * backups read their rows logically in `atLock`, under the same lock).
+   */
+  alsoLock?: { database: string; name: string }[];
+  /**
+   * Run on the locked connection once the tables are locked at open, before any
+   * file is read (with `lockPerTable`: under a lock of `alsoLock` alone).
+   */
+  atLock?: (conn: Connection) => Promise<void>;
 }
 
 /** A running export; see the module documentation. */
@@ -155,10 +165,24 @@ class ExportRun {
   async prepare(): Promise<void> {
     const { opts, session } = this;
     const conn = opts.conn;
-    if (!opts.lockPerTable && opts.tables.length > 0) await session.lock(opts.tables);
+    const extra: SelectedTable[] = (opts.alsoLock ?? []).map((t) => ({
+      database: t.database,
+      name: t.name,
+      engine: "",
+      createOptions: "",
+      partitions: [],
+      stems: [],
+    }));
+    const all = [...opts.tables, ...extra];
+    if (!opts.lockPerTable && all.length > 0) await session.lock(all);
     for (const t of opts.tables) {
       this.creates.set(t, await showCreateTable(conn, t.database, t.name));
     }
+    if (opts.atLock && opts.lockPerTable && extra.length > 0) {
+      await session.lock(extra);
+      await opts.atLock(conn);
+      await session.unlock();
+    } else if (opts.atLock) await opts.atLock(conn);
     for (const db of [...new Set(opts.tables.map((t) => t.database))]) {
       this.databases.push({
         name: db,

@@ -14,8 +14,9 @@ import { type Definer, readDefiner } from "../names/sql_rewrite.ts";
 import { ServerError } from "../errors.ts";
 import { queryRows } from "./facts.ts";
 
-/** The kinds of database objects a backup carries besides tables. */
-export type ObjectKind = "view" | "trigger" | "procedure" | "function" | "event";
+import type { ObjectKind, ObjectRecord, SkippedRecord } from "../core/manifest.ts";
+
+export type { ObjectKind, ObjectRecord };
 
 /** Every kind, in the order a restore creates them. */
 export const OBJECT_KINDS: readonly ObjectKind[] = [
@@ -26,34 +27,8 @@ export const OBJECT_KINDS: readonly ObjectKind[] = [
   "event",
 ];
 
-/** A database object as the backup records it. */
-export interface ObjectRecord {
-  kind: ObjectKind;
-  database: string;
-  name: string;
-  /** Triggers: the table the trigger belongs to. */
-  table?: string;
-  /** `SHOW CREATE ...` output (for a trigger: its "SQL Original Statement"). */
-  createStatement: string;
-  /** sql_mode the object was created under (not recorded for views by the server). */
-  sqlMode?: string;
-  characterSetClient: string;
-  collationConnection: string;
-  /** Routines, triggers, events: the database's collation when they were created. */
-  databaseCollation?: string;
-  /** Events: the time zone their schedule is in. */
-  timeZone?: string;
-  /** The DEFINER clause, when the statement has one. */
-  definer?: Definer;
-}
-
 /** An object the backup left out, and why. */
-export interface SkippedObject {
-  kind: ObjectKind;
-  database: string;
-  name: string;
-  reason: string;
-}
+export type SkippedObject = SkippedRecord & { kind: ObjectKind };
 
 /** An object found, before its definition is read. */
 export interface ObjectRef {

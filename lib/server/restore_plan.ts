@@ -23,16 +23,29 @@ import { queryRows } from "./facts.ts";
 export interface PlannedFile {
   /** Entry path in the backup (`db/@0gbc.ibd`). */
   entry: string;
-  /** Path relative to the data directory (`db/new_@0gbc.ibd`). */
+  /** Path relative to the data directory (`db/new_@0gbc.ibd`); empty for `sql` (rows, loaded). */
   target: string;
-  kind: "ibd" | "cfg";
+  kind: "ibd" | "cfg" | "sql";
 }
+
+/** How a planned table is restored. */
+export type RestoreMethod = "tts" | "partitions" | "logical" | "definition";
 
 /** A table as it will be restored. */
 export interface PlannedTable {
   source: TableRecord;
   target: TableName;
   renamed: boolean;
+  /**
+   * `tts` imports the tablespace; `partitions` imports each (sub)partition through
+   * a staging table (MariaDB) or IMPORT PARTITION (MySQL); `logical` creates the
+   * table and loads its rows; `definition` only creates it.
+   */
+  method: RestoreMethod;
+  /** The CREATE TABLE to run (foreign keys pointed at their restored or original tables). */
+  createStatement: string;
+  /** `partitions` into a table that exists (`--include-partitions`): not created. */
+  intoExisting?: boolean;
   files: PlannedFile[];
   /** Explicit ROW_FORMAT to set before the import (a `--force` adjustment). */
   rowFormat?: string;
@@ -50,6 +63,8 @@ export interface PlannedDatabase {
 /** The whole plan. */
 export interface RestorePlan {
   tables: PlannedTable[];
+  /** Tables left alone, with the reason (`--skip-existing`, `--include-partitions`). */
+  skipped: { table: string; reason: string }[];
   /** Target databases, each once, in the order first needed. */
   databases: PlannedDatabase[];
   /** Things the user should know that do not stop the restore. */
@@ -61,6 +76,41 @@ export interface SelectionRequest {
   include?: string;
   exclude?: string;
   renames: Rename[];
+}
+
+/**
+ * Split `--rename` arguments into database renames (`shop TO shop_copy`: both
+ * names bare of a database, OLD a database of the backup) and table renames.
+ * OLD naming both a database and a table of the backup is ambiguous (UsageError:
+ * write `db.tbl` for the table).
+ */
+export function splitRenames(
+  manifest: Manifest,
+  renames: Rename[],
+): { databases: Map<string, string>; tables: Rename[] } {
+  const dbs = new Set([
+    ...manifest.databases.map((d) => d.name),
+    ...manifest.tables.map((t) => t.database),
+  ]);
+  const databases = new Map<string, string>();
+  const tables: Rename[] = [];
+  for (const r of renames) {
+    if (r.from.database !== undefined || r.to.database !== undefined || !dbs.has(r.from.table)) {
+      tables.push(r);
+      continue;
+    }
+    if (manifest.tables.some((t) => t.name === r.from.table)) {
+      throw new UsageError(
+        `--rename: ${quoteIdentifier(r.from.table)} names both a database and a table of the ` +
+          "backup; write db.tbl to rename the table",
+      );
+    }
+    if (databases.has(r.from.table)) {
+      throw new UsageError(`--rename: database ${quoteIdentifier(r.from.table)} is renamed twice`);
+    }
+    databases.set(r.from.table, r.to.table);
+  }
+  return { databases, tables };
 }
 
 /** A selected table and its target name, before compatibility checks. */
@@ -97,7 +147,11 @@ function showName(n: { database?: string; table: string }): string {
  * rename's OLD is not a selected table (or is ambiguous without a database), or
  * when two tables would be restored under the same name.
  */
-export function selectRestoreTables(manifest: Manifest, req: SelectionRequest): SelectedRestore[] {
+export function selectRestoreTables(
+  manifest: Manifest,
+  req: SelectionRequest,
+  databaseRenames: ReadonlyMap<string, string> = new Map(),
+): SelectedRestore[] {
   if (manifest.tables.length === 0) {
     throw new UsageError(
       "the backup holds no tables (a directory imaged as plain files cannot be copied back)",
@@ -110,8 +164,8 @@ export function selectRestoreTables(manifest: Manifest, req: SelectionRequest): 
   }
   const out: SelectedRestore[] = selected.map((t) => ({
     source: t,
-    target: { database: t.database, name: t.name },
-    renamed: false,
+    target: { database: databaseRenames.get(t.database) ?? t.database, name: t.name },
+    renamed: databaseRenames.has(t.database),
   }));
   for (const r of req.renames) {
     const matches = out.filter((s) =>
@@ -135,8 +189,10 @@ export function selectRestoreTables(manifest: Manifest, req: SelectionRequest): 
       );
     }
     const m = matches[0];
-    if (m.renamed) throw new UsageError(`--rename: ${label(m.source)} is renamed twice`);
-    m.target = { database: r.to.database ?? m.source.database, name: r.to.table };
+    if (m.renamed && !databaseRenames.has(m.source.database)) {
+      throw new UsageError(`--rename: ${label(m.source)} is renamed twice`);
+    }
+    m.target = { database: r.to.database ?? m.target.database, name: r.to.table };
     m.renamed = true;
   }
   const seen = new Map<string, SelectedRestore>();
@@ -161,7 +217,7 @@ function diskName(name: string, facts: ServerFacts): string {
 }
 
 /** Key for comparing names as the target server does. */
-function nameKey(database: string, name: string, facts: ServerFacts): string {
+export function nameKey(database: string, name: string, facts: ServerFacts): string {
   const fold = facts.lowerCaseTableNames !== 0;
   return JSON.stringify(fold ? [database.toLowerCase(), name.toLowerCase()] : [database, name]);
 }
@@ -202,6 +258,16 @@ export interface PlanInputs {
   facts: ServerFacts;
   state: TargetState;
   force: boolean;
+  /** Leave existing target tables alone instead of stopping. */
+  skipExisting?: boolean;
+  /** `--include-partitions`: which partitions of partitioned tables to restore. */
+  partitions?: (label: string) => boolean;
+  /** The partition label of an entry path (see partitions.ts). */
+  partitionOf?: (entry: string) => string | undefined;
+  /** CREATE TABLE statements with retargeted foreign keys, by target `[db, name]` key. */
+  statements?: ReadonlyMap<string, string>;
+  /** Problems found elsewhere (objects, foreign keys), reported with the tables'. */
+  problems?: string[];
 }
 
 /** What planning found: problems stop the restore, warnings do not. */
@@ -243,6 +309,18 @@ function importableFiles(
   f: Findings,
 ): PlannedFile[] | undefined {
   const t = s.source;
+  if (t.method === "definition") return [];
+  if (t.method === "logical") {
+    if (t.files.length !== 1 || !t.files[0].endsWith(".sql")) {
+      f.problems.push(
+        `${what}: a logical table needs one .sql entry, the backup lists ${
+          t.files.join(", ") || "none"
+        }`,
+      );
+      return undefined;
+    }
+    return [{ entry: t.files[0], target: "", kind: "sql" }];
+  }
   if (t.engine.toLowerCase() !== "innodb") {
     f.problems.push(`${what}: engine ${t.engine}, only InnoDB tables can be imported`);
     return undefined;
@@ -255,13 +333,6 @@ function importableFiles(
   const ibds = files.filter((x) => x.kind === "ibd");
   if (ibds.length === 0) {
     f.problems.push(`${what}: the backup has no .ibd file for it`);
-    return undefined;
-  }
-  if (ibds.some((x) => x.entry.includes("#")) && facts.flavor === "mariadb") {
-    f.problems.push(
-      `${what}: partitioned; MariaDB cannot DISCARD/IMPORT the tablespaces of a ` +
-        "partitioned table (restore it elsewhere and use ALTER TABLE ... EXCHANGE PARTITION)",
-    );
     return undefined;
   }
   return files;
@@ -320,16 +391,20 @@ function checkTargetFree(
   state: TargetState,
   facts: ServerFacts,
   f: Findings,
-): void {
+  allow: { existing: boolean },
+): "free" | "exists" {
   const key = nameKey(s.target.database, s.target.name, facts);
   const existing = state.tables.find((t) => nameKey(t.database, t.name, facts) === key);
   if (existing) {
-    f.problems.push(
-      `${label(s.target)} already exists on the server${
-        existing.note ? ` (${existing.note})` : ""
-      }; copy-back never overwrites: drop it or restore under another name with --rename`,
-    );
-    return;
+    if (!allow.existing) {
+      f.problems.push(
+        `${label(s.target)} already exists on the server${
+          existing.note ? ` (${existing.note})` : ""
+        }; copy-back never overwrites: drop it, restore under another name with --rename, ` +
+          "or --skip-existing to restore the rest",
+      );
+    }
+    return "exists";
   }
   const stems = new Set(files.map((x) => stemOf(x.target)));
   for (const rel of new Set(state.files)) {
@@ -340,6 +415,7 @@ function checkTargetFree(
       );
     }
   }
+  return "free";
 }
 
 /**
@@ -353,19 +429,57 @@ function checkTargetFree(
  */
 export function planRestore(inputs: PlanInputs): RestorePlan {
   const { manifest, selected, facts, state, force } = inputs;
-  const f: Findings = { problems: [], warnings: [] };
+  const f: Findings = { problems: [...inputs.problems ?? []], warnings: [] };
   checkServers(manifest.server, facts, f);
   const fold = (name: string) => facts.lowerCaseTableNames !== 0 ? name.toLowerCase() : name;
   const dbKnown = new Set(state.databases.map(fold));
   const tables: PlannedTable[] = [];
   const databases: PlannedDatabase[] = [];
+  const skipped: RestorePlan["skipped"] = [];
   for (const s of selected) {
     const what = s.renamed ? `${label(s.source)} (as ${label(s.target)})` : label(s.source);
-    const files = importableFiles(s, what, facts, f);
+    let files = importableFiles(s, what, facts, f);
     if (!files) continue;
-    const withoutCfg = missingCfg(files, what, force, f);
-    const rowFormat = rowFormatFor(s.source, what, facts, force, f);
-    checkTargetFree(s, files, state, facts, f);
+    const partitioned = files.some((x) => x.kind === "ibd" && x.entry.includes("#"));
+    const method: RestoreMethod = s.source.method === "logical" || s.source.method === "definition"
+      ? s.source.method
+      : partitioned
+      ? "partitions"
+      : "tts";
+    if (method === "partitions" && inputs.partitions && inputs.partitionOf) {
+      const all = files.length;
+      files = files.filter((x) => inputs.partitions!(inputs.partitionOf!(x.entry) ?? ""));
+      if (files.length === 0) {
+        skipped.push({
+          table: what,
+          reason: "none of its partitions matches --include-partitions",
+        });
+        continue;
+      }
+      if (files.length < all) {
+        f.warnings.push(
+          `${what}: only partitions ${
+            [...new Set(files.map((x) => inputs.partitionOf!(x.entry)))].join(", ")
+          } are restored`,
+        );
+      }
+    }
+    const withoutCfg = method === "tts" || method === "partitions"
+      ? missingCfg(files, what, force, f)
+      : false;
+    const rowFormat = method === "tts" || method === "partitions"
+      ? rowFormatFor(s.source, what, facts, force, f)
+      : undefined;
+    const intoExisting = method === "partitions" && inputs.partitions !== undefined;
+    const where = checkTargetFree(s, files, state, facts, f, {
+      existing: inputs.skipExisting === true || intoExisting,
+    });
+    if (where === "exists" && !intoExisting) {
+      if (inputs.skipExisting) {
+        skipped.push({ table: what, reason: "already exists (--skip-existing)" });
+      }
+      continue;
+    }
     if (!databases.some((d) => d.name === s.target.database)) {
       databases.push({
         name: s.target.database,
@@ -378,6 +492,10 @@ export function planRestore(inputs: PlanInputs): RestorePlan {
       source: s.source,
       target: s.target,
       renamed: s.renamed,
+      method,
+      createStatement: inputs.statements?.get(nameKey(s.target.database, s.target.name, facts)) ??
+        s.source.createStatement,
+      intoExisting: where === "exists" && intoExisting,
       files,
       rowFormat,
       withoutCfg,
@@ -388,7 +506,7 @@ export function planRestore(inputs: PlanInputs): RestorePlan {
       `nothing was restored: ${f.problems.length} problem(s):\n  ` + f.problems.join("\n  "),
     );
   }
-  return { tables, databases, warnings: f.warnings };
+  return { tables, skipped, databases, warnings: f.warnings };
 }
 
 /**

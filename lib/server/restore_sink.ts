@@ -25,6 +25,9 @@ import { parseAlgorithm } from "../innodb/algorithm.ts";
 import { spaceInfoFromPage0 } from "../innodb/flags.ts";
 import { type PageCheck, pageChecker } from "../innodb/page_stream.ts";
 import { ensureDatabase, importTable } from "./import.ts";
+import { restoreLogicalTable, restorePartitionedTable } from "./wholedb_restore.ts";
+import { partitionLabel } from "./partitions.ts";
+import { decodeFilename } from "../names/filename.ts";
 import { isConnectionLoss, queryRows } from "./facts.ts";
 import type { PlannedTable, RestorePlan } from "./restore_plan.ts";
 import { checkPlannedStatements } from "./statement_check.ts";
@@ -66,7 +69,10 @@ export interface RestoreSinkOptions {
   report: Reporter;
   /** Log each import step. */
   verbose?: boolean;
-  /** `--force`: a recorded DATA/INDEX DIRECTORY inside the data directory is allowed. */
+  /**
+   * `--force`: a recorded DATA/INDEX DIRECTORY inside the data directory is allowed,
+   * and partitions receiving rows may hold rows already (they are replaced).
+   */
   force?: boolean;
   signal?: AbortSignal;
 }
@@ -239,6 +245,9 @@ class RestoreRun {
     );
     let sourceError: unknown;
     try {
+      for (const t of this.opts.plan.tables) {
+        if (t.method === "definition") await this.restoreDefinition(t);
+      }
       await this.consume(source);
     } catch (err) {
       sourceError = err;
@@ -270,6 +279,11 @@ class RestoreRun {
       const t = this.byEntry.get(entry.path)!;
       if (this.lost || this.failed.has(t)) {
         await drain(entry);
+        continue;
+      }
+      if (t.method === "logical") {
+        await this.restoreLogical(t, entry);
+        if (this.lost) break;
         continue;
       }
       const staged = this.pending.get(t) ?? new Map<string, string>();
@@ -338,10 +352,14 @@ class RestoreRun {
 
   /** Check the staged files of one table and import it. */
   async restoreTable(t: PlannedTable, staged: Map<string, string>): Promise<void> {
-    const { conn, facts, plan, report } = this.opts;
+    const { conn, facts, report } = this.opts;
     const out = this.outcomes.get(t)!;
     const what = t.renamed ? `${label(t.source)} as ${label(t.target)}` : label(t.source);
     try {
+      if (t.method === "partitions") {
+        await this.restorePartitions(t, staged, what);
+        return;
+      }
       for (const f of t.files.filter((f) => f.kind === "ibd")) {
         const ps = await stagedPageSize(staged.get(f.entry)!);
         if (ps !== facts.pageSize) {
@@ -350,22 +368,17 @@ class RestoreRun {
           );
         }
       }
-      const db = plan.databases.find((d) => d.name === t.target.database);
-      const fold = facts.lowerCaseTableNames !== 0;
-      if (await ensureDatabase(conn, t.target.database, db?.source, fold)) {
-        this.databasesCreated.push(t.target.database);
-        report.info(`created database ${quoteIdentifier(t.target.database)}`);
-      }
+      await this.ensureDb(t);
       const result = await importTable({
         conn,
         datadir: facts.datadir,
         database: t.target.database,
         table: t.target.name,
-        createStatement: t.source.createStatement,
+        createStatement: t.createStatement,
         files: t.files.map((f) => ({
           staged: staged.get(f.entry)!,
           target: f.target,
-          kind: f.kind,
+          kind: f.kind as "ibd" | "cfg",
         })),
         rowFormat: t.rowFormat,
         force: this.opts.force,
@@ -388,6 +401,137 @@ class RestoreRun {
       report.error(`not restored: ${what}: ${out.error}`);
       if (isConnectionLoss(err)) this.lost = err as Error;
       if (err instanceof CorruptionError) this.corrupt.add(out);
+    } finally {
+      for (const file of staged.values()) await rm(file, { force: true });
+    }
+  }
+
+  /** Create the table's database when missing (with the source database's options). */
+  async ensureDb(t: PlannedTable): Promise<void> {
+    const { conn, facts, report } = this.opts;
+    const db = this.opts.plan.databases.find((d) => d.name === t.target.database);
+    if (
+      await ensureDatabase(conn, t.target.database, db?.source, facts.lowerCaseTableNames !== 0)
+    ) {
+      this.databasesCreated.push(t.target.database);
+      report.info(`created database ${quoteIdentifier(t.target.database)}`);
+    }
+  }
+
+  /** The label of a planned table in messages. */
+  what(t: PlannedTable): string {
+    return t.renamed ? `${label(t.source)} as ${label(t.target)}` : label(t.source);
+  }
+
+  /** Record a failure of `t` (and a lost connection, a corruption). */
+  recordFailure(t: PlannedTable, err: unknown): void {
+    const out = this.fail(t, (err as Error)?.message ?? String(err));
+    this.opts.report.error(`not restored: ${this.what(t)}: ${out.error}`);
+    if (isConnectionLoss(err)) this.lost = err as Error;
+    if (err instanceof CorruptionError) this.corrupt.add(out);
+  }
+
+  /** A MEMORY table: its definition only. */
+  async restoreDefinition(t: PlannedTable): Promise<void> {
+    try {
+      await this.ensureDb(t);
+      await restoreLogicalTable({
+        conn: this.opts.conn,
+        database: t.target.database,
+        table: t.target.name,
+        createStatement: t.createStatement,
+        where: label(t.source),
+      });
+      this.outcomes.get(t)!.status = "restored";
+      this.opts.report.info(`restored ${this.what(t)} (definition only: ${t.source.engine})`);
+    } catch (err) {
+      this.recordFailure(t, err);
+    }
+  }
+
+  /** A logical table: created, its rows loaded as they stream in, their CRC-32C checked. */
+  async restoreLogical(t: PlannedTable, entry: FileEntry): Promise<void> {
+    const out = this.outcomes.get(t)!;
+    const crc = new Crc32c();
+    let size = 0;
+    const count = (n: number) => {
+      out.bytes += n;
+      this.bytes += n;
+    };
+    const want = this.expected.get(entry.path);
+    const data = (async function* () {
+      for await (const chunk of entry.data) {
+        crc.update(chunk);
+        size += chunk.length;
+        count(chunk.length);
+        yield chunk;
+      }
+      if (want && (want.size !== size || want.crc32c.toLowerCase() !== crc.hex())) {
+        throw new CorruptionError(
+          `${entry.path}: ${size} bytes with CRC-32C ${crc.hex()}, but the manifest says ` +
+            `${want.size} bytes with ${want.crc32c}`,
+        );
+      }
+    })();
+    try {
+      await this.ensureDb(t);
+      const rows = await restoreLogicalTable({
+        conn: this.opts.conn,
+        database: t.target.database,
+        table: t.target.name,
+        createStatement: t.createStatement,
+        data,
+        where: entry.path,
+        signal: this.opts.signal,
+      });
+      out.status = "restored";
+      this.opts.report.info(`restored ${this.what(t)} (${rows} rows, logical)`);
+    } catch (err) {
+      await drain(entry);
+      this.recordFailure(t, err);
+    }
+  }
+
+  /** A partitioned table, partition by partition (see partitions.ts). */
+  async restorePartitions(
+    t: PlannedTable,
+    staged: Map<string, string>,
+    what: string,
+  ): Promise<void> {
+    const { conn, facts, report } = this.opts;
+    const out = this.outcomes.get(t)!;
+    try {
+      await this.ensureDb(t);
+      const byLabel = new Map<string, { label: string; ibd: string; cfg?: string }>();
+      for (const f of t.files) {
+        const lbl = partitionLabel(f.entry, decodeFilename) ?? "";
+        const p = byLabel.get(lbl) ?? { label: lbl, ibd: "" };
+        if (f.kind === "ibd") p.ibd = staged.get(f.entry)!;
+        else p.cfg = staged.get(f.entry)!;
+        byLabel.set(lbl, p);
+      }
+      const warnings = await restorePartitionedTable({
+        conn,
+        flavor: facts.flavor,
+        datadir: facts.datadir,
+        database: t.target.database,
+        table: t.target.name,
+        createStatement: t.intoExisting ? undefined : t.createStatement,
+        partitions: [...byLabel.values()],
+        force: this.opts.force,
+        signal: this.opts.signal,
+        onStep: (step) => {
+          if (this.opts.verbose) report.info(`${what}: ${step}`);
+        },
+      });
+      out.status = "restored";
+      out.warnings.push(...warnings);
+      report.info(
+        `restored ${what}: ${byLabel.size} partition(s) (${formatBytes(out.bytes)})` +
+          (facts.flavor === "mariadb" ? " through EXCHANGE PARTITION" : ""),
+      );
+    } catch (err) {
+      this.recordFailure(t, err);
     } finally {
       for (const file of staged.values()) await rm(file, { force: true });
     }

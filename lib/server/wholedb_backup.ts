@@ -12,12 +12,15 @@ import { join } from "node:path";
 import type { Connection } from "mysql2/promise";
 import type { FileEntry } from "../entry.ts";
 import { encodeFilename } from "../names/filename.ts";
-import { quoteTable } from "../names/quote.ts";
-import { crc32c } from "../kernels/mod.ts";
+import { quoteIdentifier, quoteTable } from "../names/quote.ts";
+import { Crc32c } from "../core/crc.ts";
 import { IoError } from "../errors.ts";
 import type { LogicalColumn } from "../core/logical_format.ts";
-import { type Catalog } from "./tables.ts";
-import { SYSTEM_DATABASES } from "./facts.ts";
+import type { DatabaseRecord, Manifest, SkippedRecord, TableRecord } from "../core/manifest.ts";
+import type { SeenEntry } from "../core/completeness.ts";
+import type { Catalog } from "./tables.ts";
+import { queryRows, SYSTEM_DATABASES } from "./facts.ts";
+import type { TtsExport } from "./export.ts";
 import { dumpTableBytes, readLogicalColumns, type TableMethod, tableMethod } from "./logical.ts";
 import {
   listObjects,
@@ -175,10 +178,10 @@ export async function spoolLogicalTables(
       const file = join(root, `${n++}.sql`);
       const fh = await open(file, "wx", 0o600);
       let size = 0;
-      let crc = 0;
+      const crc = new Crc32c();
       try {
         for await (const chunk of dumpTableBytes(conn, t.database, t.name, columns.get(t)!)) {
-          crc = crc32c(chunk, crc);
+          crc.update(chunk);
           size += chunk.length;
           await fh.write(chunk);
         }
@@ -194,7 +197,7 @@ export async function spoolLogicalTables(
       } finally {
         await fh.close();
       }
-      spooled.push({ table: t, file, size, crc32c: (crc >>> 0).toString(16).padStart(8, "0") });
+      spooled.push({ table: t, file, size, crc32c: crc.hex() });
     }
   } catch (err) {
     await rm(root, { recursive: true, force: true });
@@ -233,4 +236,150 @@ export function positionAtLock(
   flavor: "mariadb" | "mysql",
 ): Promise<BinlogPosition> {
   return readBinlogPosition(conn, flavor);
+}
+
+/** What a whole-database backup adds to the TTS export. */
+export interface WholeDbPlan {
+  logical: LogicalTable[];
+  /** CREATE TABLE of the definition-only tables, read before the lock (they cannot be locked for export). */
+  definitions: Map<LogicalTable, string>;
+  columns: Map<LogicalTable, LogicalColumn[]>;
+  objects: ObjectRecord[];
+  skipped: SkippedRecord[];
+}
+
+/** What was taken at the lock. */
+export interface AtLock {
+  binlog?: BinlogPosition;
+  tables: TableRecord[];
+  /** Databases of the logical tables and objects (the TTS export lists its own). */
+  databases: DatabaseRecord[];
+  spool?: Spool;
+}
+
+/**
+ * The `atLock` step of the export for a whole-database plan: read the binlog
+ * position, the logical tables' CREATE statements, and spool their rows, all on
+ * the locked connection. Fills `into`.
+ */
+export function atLockStep(
+  plan: WholeDbPlan,
+  flavor: "mariadb" | "mysql",
+  into: AtLock,
+  spoolDir?: string,
+): (conn: Connection) => Promise<void> {
+  return async (conn) => {
+    into.binlog = await readBinlogPosition(conn, flavor);
+    for (const t of plan.logical) {
+      const rows = plan.definitions.has(t)
+        ? [{ "Create Table": plan.definitions.get(t)! }]
+        : await queryRows<Record<string, string>>(
+          conn,
+          `SHOW CREATE TABLE ${quoteTable(t.database, t.name)}`,
+        );
+      const rec: TableRecord = {
+        database: t.database,
+        name: t.name,
+        engine: t.engine,
+        createStatement: String(rows[0]?.["Create Table"] ?? ""),
+        files: t.entry ? [t.entry] : [],
+        method: t.method,
+      };
+      into.tables.push(rec);
+    }
+    const dbs = new Set([...plan.logical, ...plan.objects].map((t) => t.database));
+    for (const db of dbs) {
+      const rows = await queryRows<Record<string, string>>(
+        conn,
+        `SHOW CREATE DATABASE ${quoteIdentifier(db)}`,
+      );
+      into.databases.push({
+        name: db,
+        dir: encodeFilename(db),
+        createStatement: String(rows[0]?.["Create Database"] ?? ""),
+      });
+    }
+    into.spool = await spoolLogicalTables(conn, plan.logical, plan.columns, spoolDir);
+  };
+}
+
+/**
+ * The export as a whole-database source: its manifest with the logical tables,
+ * the objects, what was skipped and the binlog position; its entries followed by
+ * the spooled logical tables (their sizes and CRC-32C known, added to `seen`).
+ */
+export function wholeDbSource(inner: TtsExport, plan: WholeDbPlan, at: AtLock): TtsExport {
+  const seen = new Map<string, SeenEntry>();
+  const databases = [
+    ...inner.manifest.databases,
+    ...at.databases.filter((d) => !inner.manifest.databases.some((e) => e.name === d.name)),
+  ];
+  const manifest: Manifest = {
+    ...inner.manifest,
+    databases,
+    tables: [...inner.manifest.tables, ...at.tables],
+    objects: plan.objects,
+    skipped: plan.skipped,
+    ...(at.binlog ? { binlog: at.binlog } : {}),
+  };
+  const spooled = at.spool?.tables ?? [];
+  return {
+    ...inner,
+    name: inner.name,
+    manifest,
+    tables: manifest.tables,
+    databases,
+    get seen() {
+      return new Map([...inner.seen, ...seen]);
+    },
+    get totalBytes() {
+      return inner.totalBytes + spooled.reduce((n, s) => n + s.size, 0);
+    },
+    get completed() {
+      return inner.completed;
+    },
+    lockStats: () => inner.lockStats(),
+    async *entries(select?: (path: string) => boolean) {
+      yield* inner.entries(select);
+      for (const s of spooled) {
+        const path = s.table.entry!;
+        if (select && !select(path)) continue;
+        const data = readWhole(s.file, s.size);
+        yield {
+          path,
+          size: s.size,
+          mode: 0o640,
+          data: (async function* () {
+            yield* data;
+            seen.set(path, { size: s.size, crc32c: s.crc32c });
+          })(),
+        };
+      }
+    },
+    async close() {
+      await inner.close();
+      await at.spool?.close();
+    },
+  };
+}
+
+/** The tables to lock with the TTS ones: those whose rows are read (definition-only ones cannot be). */
+export function lockedLogicalTables(plan: WholeDbPlan): LogicalTable[] {
+  return plan.logical.filter((t) => t.method === "logical");
+}
+
+/** `SHOW CREATE TABLE` of the definition-only tables (before the lock). */
+export async function readDefinitions(
+  conn: Connection,
+  tables: LogicalTable[],
+): Promise<Map<LogicalTable, string>> {
+  const out = new Map<LogicalTable, string>();
+  for (const t of tables.filter((x) => x.method === "definition")) {
+    const rows = await queryRows<Record<string, string>>(
+      conn,
+      `SHOW CREATE TABLE ${quoteTable(t.database, t.name)}`,
+    );
+    out.set(t, String(rows[0]?.["Create Table"] ?? ""));
+  }
+  return out;
 }

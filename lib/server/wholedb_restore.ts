@@ -8,13 +8,29 @@
  */
 import type { Connection } from "mysql2/promise";
 import { ServerError } from "../errors.ts";
-import { quoteTable } from "../names/quote.ts";
+import { quoteIdentifier, quoteTable } from "../names/quote.ts";
 import { queryRows } from "./facts.ts";
 import type { Flavor } from "./facts.ts";
 import { renameCreateTable } from "./import.ts";
 import { loadTable } from "./logical.ts";
-import { createObject, objectLabel } from "./objects.ts";
-import type { ObjectPlan } from "./object_plan.ts";
+import {
+  createObject,
+  existingObjects,
+  missingDefiners,
+  objectKey,
+  objectLabel,
+} from "./objects.ts";
+import {
+  type Name,
+  type NameMap,
+  type ObjectPlan,
+  planForeignKeys,
+  planObjects,
+  tableKey,
+  targetDatabase,
+} from "./object_plan.ts";
+import type { Manifest, ServerFacts, TableRecord } from "../core/manifest.ts";
+import { readForeignKeys } from "../names/sql_rewrite.ts";
 import { checkPartitions, importPartitions, type PartitionFiles } from "./partitions.ts";
 
 /** What {@link restoreLogicalTable} needs. */
@@ -144,4 +160,159 @@ export async function restoreObjects(
     }
   }
   return { outcomes, warnings };
+}
+
+/** What {@link planWholeRestore} needs. */
+export interface WholeRestoreInputs {
+  conn: Connection;
+  facts: ServerFacts;
+  manifest: Manifest;
+  /** The selected tables with their target names. */
+  selected: { source: TableRecord; target: Name }[];
+  /** Database-level renames, source to target. */
+  databaseRenames: ReadonlyMap<string, string>;
+  force: boolean;
+  skipExisting: boolean;
+  definerCurrentUser: boolean;
+  /** Restore no objects (a partition restore repairs data, not a schema). */
+  noObjects?: boolean;
+}
+
+/** The objects and foreign keys of a restore, decided before anything is touched. */
+export interface WholeRestorePlan {
+  /** CREATE TABLE statements with retargeted foreign keys, by target key (restore_plan's nameKey). */
+  statements: Map<string, string>;
+  objects: ObjectPlan;
+  problems: string[];
+  warnings: string[];
+  /** What the user should know (info lines). */
+  notes: string[];
+}
+
+/**
+ * Plan the objects (those of databases whose tables are all selected; triggers
+ * of the selected tables) and the foreign keys of a restore: references rewritten for
+ * database renames, existing objects and dangling foreign keys found (problems,
+ * unless `skipExisting` / `force`), definers the target lacks.
+ */
+export async function planWholeRestore(inputs: WholeRestoreInputs): Promise<WholeRestorePlan> {
+  const { conn, facts, manifest, selected } = inputs;
+  const foldCase = facts.lowerCaseTableNames !== 0;
+  const names: NameMap = {
+    databases: inputs.databaseRenames,
+    tables: new Map(
+      selected.map((s) => [tableKey(s.source.database, s.source.name, foldCase), s.target]),
+    ),
+    foldCase,
+  };
+  const existsOnTarget = await tableExistence(conn, selected, manifest, names);
+  const fk = planForeignKeys({
+    restored: selected.map((s) => ({
+      source: { database: s.source.database, name: s.source.name },
+      target: s.target,
+      createStatement: s.source.createStatement,
+    })),
+    backup: manifest.tables,
+    names,
+    existsOnTarget,
+  });
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const notes: string[] = [];
+  if (fk.dangling.length) {
+    (inputs.force ? warnings : problems).push(
+      ...fk.dangling.map((d) =>
+        d + (inputs.force ? " (--force: restored anyway)" : "; --force restores it anyway")
+      ),
+    );
+  }
+  warnings.push(...fk.orphanedParents);
+  const restoredTables = new Set(
+    selected.map((s) => tableKey(s.source.database, s.source.name, foldCase)),
+  );
+  // A database's views, routines and events come with it when all its tables do
+  // (a whole-database restore); a partial selection brings only its triggers.
+  const databases = new Set<string>();
+  for (const db of new Set(selected.map((s) => s.source.database))) {
+    const all = manifest.tables.filter((t) => t.database === db);
+    const missing = all.filter((t) => !restoredTables.has(tableKey(db, t.name, foldCase)));
+    const others = (manifest.objects ?? []).filter((o) =>
+      o.database === db && o.kind !== "trigger"
+    );
+    if (missing.length === 0) databases.add(db);
+    else if (others.length && !inputs.noObjects) {
+      notes.push(
+        `${others.length} view(s), routine(s) and event(s) of ${quoteIdentifier(db)} are not ` +
+          `restored: only ${
+            all.length - missing.length
+          } of its ${all.length} tables are selected ` +
+          "(they come with a whole database)",
+      );
+    }
+  }
+  const objects = inputs.noObjects
+    ? []
+    : (manifest.objects ?? []).filter((o) =>
+      o.kind === "trigger"
+        ? restoredTables.has(tableKey(o.database, o.table ?? "", foldCase))
+        : databases.has(o.database)
+    );
+  const sourceNames = new Map<string, Set<string>>();
+  for (const t of [...manifest.tables, ...(manifest.objects ?? [])]) {
+    const set = sourceNames.get(t.database) ?? new Set<string>();
+    set.add(t.name);
+    sourceNames.set(t.database, set);
+  }
+  const existing = new Map<string, Set<string>>();
+  for (const db of new Set(objects.map((o) => targetDatabase(names, o.database)))) {
+    existing.set(db, await existingObjects(conn, db));
+  }
+  // Tables restored in this run are not "existing" for the views' namespace check.
+  for (const s of selected) {
+    existing.get(s.target.database)?.delete(objectKey("view", s.target.name));
+  }
+  const missing = await missingDefiners(conn, objects.flatMap((o) => o.definer ? [o.definer] : []));
+  const plan = planObjects({
+    objects,
+    names,
+    sourceNames,
+    existing,
+    missingDefiners: new Set(missing.map((d) => JSON.stringify([d.user, d.host]))),
+    definerCurrentUser: inputs.definerCurrentUser,
+    skipExisting: inputs.skipExisting,
+  });
+  problems.push(...plan.problems);
+  warnings.push(...plan.warnings);
+  return { statements: fk.statements, objects: plan, problems, warnings, notes };
+}
+
+/** Which referenced tables exist on the target: read once for every database the keys name. */
+async function tableExistence(
+  conn: Connection,
+  selected: { source: TableRecord; target: Name }[],
+  manifest: Manifest,
+  names: NameMap,
+): Promise<(t: Name) => boolean> {
+  const dbs = new Set<string>();
+  for (const s of selected) {
+    dbs.add(s.target.database);
+    for (const fk of readForeignKeys(s.source.createStatement)) {
+      const db = fk.refDatabase ?? s.source.database;
+      dbs.add(db);
+      dbs.add(targetDatabase(names, db));
+    }
+  }
+  void manifest;
+  const have = new Set<string>();
+  if (dbs.size) {
+    const list = [...dbs];
+    const rows = await queryRows<{ db: string; name: string }>(
+      conn,
+      "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name FROM information_schema.TABLES " +
+        `WHERE TABLE_SCHEMA IN (${list.map(() => "?").join(", ")})`,
+      list,
+    );
+    for (const r of rows) have.add(tableKey(String(r.db), String(r.name), names.foldCase));
+  }
+  return (t) => have.has(tableKey(t.database, t.name, names.foldCase));
 }
