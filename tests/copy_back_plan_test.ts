@@ -1,7 +1,12 @@
 /** Unit tests of lib/server/restore_plan.ts: selection, renames and checks (no server). */
 import assert from "node:assert/strict";
 import type { Manifest, ServerFacts, TableRecord } from "../lib/core/manifest.ts";
-import { planRestore, selectRestoreTables, type TargetState } from "../lib/server/restore_plan.ts";
+import {
+  planRestore,
+  selectRestoreTables,
+  splitRenames,
+  type TargetState,
+} from "../lib/server/restore_plan.ts";
 import { parseRenames } from "../lib/names/rename.ts";
 import { ServerError, UsageError } from "../lib/errors.ts";
 
@@ -168,4 +173,42 @@ Deno.test("plan: lower_case_table_names=1 compares and places names in lower cas
       }),
     /already exists/,
   );
+});
+
+Deno.test("plan: a database rename (two bare names) moves every table of it", () => {
+  const split = splitRenames(MANIFEST, parseRenames(["other TO `other copy`", "db.t TO db.t2"]));
+  assert.deepEqual([...split.databases], [["other", "other copy"]]);
+  assert.equal(split.tables.length, 1);
+  const selected = selectRestoreTables(MANIFEST, { renames: split.tables }, split.databases);
+  assert.deepEqual(selected.map((s) => `${s.target.database}.${s.target.name}`), [
+    "db.àbc",
+    "db.t2",
+    "other copy.t",
+  ]);
+  // a bare name that is both a database and a table of the backup is ambiguous
+  const both: Manifest = { ...MANIFEST, tables: [...MANIFEST.tables, table("db", "other")] };
+  assert.throws(() => splitRenames(both, parseRenames(["other TO x"])), UsageError);
+  // a bare table name (no such database) stays a table rename
+  assert.equal(splitRenames(MANIFEST, parseRenames(["t TO u"])).tables.length, 1);
+});
+
+Deno.test("plan: logical and definition-only tables need no tablespace", () => {
+  const logical: Manifest = {
+    ...MANIFEST,
+    tables: [
+      { ...table("db", "my", ["db/my.sql"]), engine: "MyISAM", method: "logical" },
+      { ...table("db", "mem", []), engine: "MEMORY", method: "definition" },
+    ],
+  };
+  const plan = planRestore({
+    manifest: logical,
+    selected: selectRestoreTables(logical, { renames: [] }),
+    facts: FACTS,
+    state: EMPTY,
+    force: false,
+  });
+  assert.deepEqual(plan.tables.map((t) => [t.source.name, t.method, t.files.map((f) => f.kind)]), [
+    ["my", "logical", ["sql"]],
+    ["mem", "definition", []],
+  ]);
 });

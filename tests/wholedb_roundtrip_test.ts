@@ -17,12 +17,12 @@ type Row = Record<string, unknown>;
 async function backup(
   srv: ThrowawayServer,
   options: Record<string, unknown>,
-): Promise<{ dir: string; code: number; lines: string[]; error?: Error }> {
+): Promise<{ dir: string; code: number; lines: string[]; error?: Error; json?: unknown }> {
   const dir = await Deno.makeTempDir({ prefix: "ibvault-wholedb-" });
   const ctx = contextFor(srv, { backupDir: dir, force: true, json: true, ...options });
   try {
     const code = await backupCommand.run(ctx);
-    return { dir, code, lines: ctx.report.lines };
+    return { dir, code, lines: ctx.report.lines, json: ctx.json[0] };
   } catch (err) {
     return { dir, code: -1, lines: ctx.report.lines, error: err as Error };
   }
@@ -73,6 +73,11 @@ Deno.test("whole database: backed up under writes, dropped, restored equal; rena
       sys: "logical",
     });
     assert.ok(manifest.entries.some((e: Row) => e.path === "shop/legacy.sql"));
+    // --json shows the position and the counts
+    const doc = JSON.stringify(b.json);
+    assert.match(doc, /"gtidBinlogPos":"0-3-\d+"/);
+    assert.match(doc, /"objects":7/);
+    assert.match(doc, /"logicalTables":4/);
   });
 
   await t.step("--strict refuses and names what TTS cannot carry", async () => {
