@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { backupCommand } from "../lib/commands/backup.ts";
+import { validateCommand } from "../lib/commands/validate.ts";
 import type { ThrowawayServer } from "../scripts/throwaway_server.ts";
 import { startServer } from "../scripts/throwaway_server.ts";
 import { contextFor } from "./backup_fixture.ts";
@@ -89,6 +90,20 @@ Deno.test("whole database: backed up under writes, dropped, restored equal; rena
     }
     await Deno.remove(strict.dir, { recursive: true });
   });
+  await t.step("--lock-per-table: the logical tables under a lock of their own", async () => {
+    const per = await backup(srv, { includeTables: "^shop\\.", lockPerTable: true });
+    assert.equal(per.code, 0, per.lines.join("\n") + (per.error?.message ?? ""));
+    const m = JSON.parse(await Deno.readTextFile(`${per.dir}/ibvault_manifest.json`));
+    assert.equal(m.tables.filter((x: Row) => x.method === "logical").length, 3);
+    assert.ok(m.binlog.position > 0);
+    await Deno.remove(per.dir, { recursive: true });
+  });
+
+  await t.step("validate: the logical entries check out beside the tablespaces", async () => {
+    const ctx = contextFor(srv, { backupDir: b.dir });
+    assert.equal(await validateCommand.run(ctx), 0, ctx.report.lines.join("\n"));
+  });
+
   const before = normalise(await snapshot(srv, "shop"));
 
   await t.step("dropped and copied back: every object equal, rows consistent", async () => {
