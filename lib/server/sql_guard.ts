@@ -118,7 +118,25 @@ export interface CreateCheckOptions {
   force: boolean;
   /** The server's data directory (absolute). */
   datadir: string;
+  /**
+   * Engines allowed besides InnoDB (upper case): a table the backup carries
+   * logically (MyISAM, Aria, CSV, ...) or by definition (MEMORY) is created with
+   * its own engine.
+   */
+  engines?: readonly string[];
 }
+
+/** The engines of tables a backup carries logically or by definition only. */
+export const LOGICAL_ENGINES: readonly string[] = [
+  "MYISAM",
+  "ARIA",
+  "CSV",
+  "ARCHIVE",
+  "MEMORY",
+  "HEAP",
+  "BLACKHOLE",
+  "INNODB",
+];
 
 function refused(target: string, kind: string, why: string): CorruptionError {
   return new CorruptionError(
@@ -196,7 +214,7 @@ export function checkCreateTable(
     if (k.value === "ENGINE") {
       let j = i + 1;
       if (t[j]?.value === "=") j++;
-      if (t[j]?.value !== "INNODB") {
+      if (t[j]?.value !== "INNODB" && !opts.engines?.includes(String(t[j]?.value))) {
         throw fail(`its engine is ${printable(t[j]?.value ?? "missing")}, not InnoDB`);
       }
     }

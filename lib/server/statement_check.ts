@@ -5,12 +5,22 @@
  * CREATE DATABASE of each database the plan may create.
  */
 import { renameCreateDatabase, renameCreateTable } from "./import.ts";
-import { checkCreateDatabase, checkCreateTable, type CreateCheckOptions } from "./sql_guard.ts";
+import {
+  checkCreateDatabase,
+  checkCreateTable,
+  type CreateCheckOptions,
+  LOGICAL_ENGINES,
+} from "./sql_guard.ts";
 import type { DatabaseRecord, TableRecord } from "../core/manifest.ts";
 
 /** What of a restore plan is checked: its tables and databases. */
 export interface PlannedStatements {
-  tables: readonly { source: TableRecord; target: { database: string; name: string } }[];
+  tables: readonly {
+    source: TableRecord;
+    target: { database: string; name: string };
+    /** The statement the restore runs, when not the recorded one (foreign keys retargeted). */
+    createStatement?: string;
+  }[];
   databases: readonly { name: string; source?: DatabaseRecord }[];
 }
 
@@ -21,11 +31,12 @@ export function checkPlannedStatements(plan: PlannedStatements, opts: CreateChec
   }
   for (const t of plan.tables) {
     const { database, name } = t.target;
+    const logical = t.source.method === "logical" || t.source.method === "definition";
     checkCreateTable(
-      renameCreateTable(t.source.createStatement, database, name),
+      renameCreateTable(t.createStatement ?? t.source.createStatement, database, name),
       database,
       name,
-      opts,
+      logical ? { ...opts, engines: LOGICAL_ENGINES } : opts,
     );
   }
 }
