@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { joinTokens, tokenize } from "../lib/names/sql_tokens.ts";
 import {
+  createdKind,
   readDefiner,
   readForeignKeys,
   referencedNames,
@@ -114,4 +115,20 @@ Deno.test("retargetTriggerTable and referencedNames", () => {
   const refs = referencedNames("select `shop`.`v1`.`id` AS `id` from `shop`.`v1` join t");
   assert.ok(refs.some((r) => r.database === "shop" && r.name === "v1"));
   assert.ok(refs.some((r) => r.database === undefined && r.name === "t"));
+});
+
+Deno.test("createdKind: what a CREATE statement creates, nothing for other statements", () => {
+  assert.equal(
+    createdKind(
+      "CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `v` AS select 1",
+    ),
+    "VIEW",
+  );
+  assert.equal(
+    createdKind("CREATE DEFINER=`u`@`%` TRIGGER shop.t BEFORE INSERT ON t FOR EACH ROW SET @a = 1"),
+    "TRIGGER",
+  );
+  assert.equal(createdKind("CREATE DEFINER=`u`@`%` PROCEDURE `p`() BEGIN END"), "PROCEDURE");
+  assert.equal(createdKind("DROP DATABASE shop"), undefined);
+  assert.equal(createdKind("/* CREATE VIEW v */ DROP TABLE t"), undefined);
 });

@@ -67,6 +67,24 @@ export function objectNameIndex(tokens: Token[]): number {
 }
 
 /**
+ * What a CREATE statement creates: `VIEW`, `TRIGGER`, `PROCEDURE`, `FUNCTION`,
+ * `EVENT`, `TABLE` or `SEQUENCE` (upper case), or undefined when `sql` is not a
+ * CREATE of a named object (e.g. another statement altogether).
+ */
+export function createdKind(sql: string, sqlMode?: string): string | undefined {
+  const tokens = tokenize(sql, optionsForSqlMode(sqlMode));
+  const at = objectNameIndex(tokens);
+  if (at < 0) return undefined;
+  for (let i = at - 1; i >= 0; i--) {
+    const t = tokens[i];
+    if (t.kind === "word" && OBJECT_KINDS.includes(t.value.toUpperCase())) {
+      return t.value.toUpperCase();
+    }
+  }
+  return undefined;
+}
+
+/**
  * Rewrite every reference to the renamed databases in `sql` (see
  * {@link DatabaseRename}; several renames apply in one pass, so `a TO b, b TO a`
  * swaps); `sqlMode` is the mode the statement was created under (ANSI_QUOTES

@@ -10,8 +10,8 @@
  */
 import type { Connection } from "mysql2/promise";
 import { quoteIdentifier, quoteTable } from "../names/quote.ts";
-import { type Definer, readDefiner } from "../names/sql_rewrite.ts";
-import { ServerError } from "../errors.ts";
+import { createdKind, type Definer, readDefiner } from "../names/sql_rewrite.ts";
+import { CorruptionError, ServerError } from "../errors.ts";
 import { queryRows } from "./facts.ts";
 
 import type { ObjectKind, ObjectRecord, SkippedRecord } from "../core/manifest.ts";
@@ -298,6 +298,12 @@ const UTF8 = /^utf8(mb[34])?$/i;
 export async function createObject(req: CreateObjectRequest): Promise<string[]> {
   const { conn, record: r } = req;
   const what = objectLabel({ kind: r.kind, database: req.database, name: r.name });
+  if (createdKind(req.statement, r.sqlMode) !== kindWord(r.kind)) {
+    throw new CorruptionError(
+      `${what}: refused the manifest's statement: it is not a CREATE ${kindWord(r.kind)} ` +
+        "(a manifest is not trusted as SQL: restore only images you trust)",
+    );
+  }
   const warnings: string[] = [];
   const [saved] = await queryRows<{ mode: string; tz: string }>(
     conn,
