@@ -73,3 +73,8 @@ export function sameKind(err: unknown, message: string): IbvaultError {
 export function exitCodeOf(err: unknown): number {
   return err instanceof IbvaultError ? err.exitCode : 3;
 }
+
+/** An incremental chain does not hold together: wrong base, broken link, other server (exit 2). */
+export class ChainError extends UsageError {
+  override name = "ChainError";
+}

@@ -1,3 +1,5 @@
+// These tests pin the full-locking export (--use-tts=with-full-locking); the
+// page-LSN (minimum locking) path has its own in page_lsn_*_test.ts.
 import assert from "node:assert/strict";
 import { freePort, type ThrowawayServer } from "../scripts/throwaway_server.ts";
 import { backupCommand } from "../lib/commands/backup.ts";
@@ -47,6 +49,7 @@ Deno.test("backup faults: each fails clearly, leaves nothing complete-looking, u
   try {
     await t.step("wrong password: ServerError, exit 3, says access denied", async () => {
       const ctx = contextFor(srv, {
+        useTts: "with-full-locking",
         backupDir: `${tmp}/pw`,
         socket: undefined,
         host: "127.0.0.1",
@@ -67,6 +70,7 @@ Deno.test("backup faults: each fails clearly, leaves nothing complete-looking, u
     await t.step("server unreachable: ServerError, exit 3", async () => {
       const port = await freePort();
       const ctx = contextFor(srv, {
+        useTts: "with-full-locking",
         backupDir: `${tmp}/unreach`,
         socket: undefined,
         host: "127.0.0.1",
@@ -83,6 +87,7 @@ Deno.test("backup faults: each fails clearly, leaves nothing complete-looking, u
     await t.step("connection killed mid-backup: fails, tables unlocked server-side", async () => {
       const dir = `${tmp}/killed`;
       const ctx = contextFor(srv, {
+        useTts: "with-full-locking",
         backupDir: dir,
         socket: undefined,
         host: "127.0.0.1",
@@ -112,7 +117,7 @@ Deno.test("backup faults: each fails clearly, leaves nothing complete-looking, u
     await t.step("aborted (SIGINT): stops, unlocks, nothing complete", async () => {
       const dir = `${tmp}/abort`;
       const controller = new AbortController();
-      const ctx = contextFor(srv, { backupDir: dir }, controller);
+      const ctx = contextFor(srv, { useTts: "with-full-locking", backupDir: dir }, controller);
       ctx.report.onProgress = () => controller.abort(new Error("interrupted by SIGINT"));
       await assert.rejects(() => backupCommand.run(ctx), /interrupted by SIGINT/);
       await assertNotComplete(dir);
@@ -126,7 +131,11 @@ Deno.test("backup faults: each fails clearly, leaves nothing complete-looking, u
         try {
           await holder.query("LOCK TABLES db.`àbc` WRITE");
           const controller = new AbortController();
-          const ctx = contextFor(srv, { backupDir: `${tmp}/waiting` }, controller);
+          const ctx = contextFor(
+            srv,
+            { useTts: "with-full-locking", backupDir: `${tmp}/waiting` },
+            controller,
+          );
           const run = backupCommand.run(ctx);
           run.catch(() => {}); // awaited below
           await new Promise((r) => setTimeout(r, 500));
@@ -155,7 +164,7 @@ Deno.test("backup faults: each fails clearly, leaves nothing complete-looking, u
       }
       try {
         const dir = `${mnt}/b`;
-        const ctx = contextFor(srv, { backupDir: dir });
+        const ctx = contextFor(srv, { useTts: "with-full-locking", backupDir: dir });
         await assert.rejects(() => backupCommand.run(ctx), (err: Error) => {
           assert.ok(err instanceof IoError, String(err));
           assert.match(err.message, /no space left/);
@@ -183,7 +192,9 @@ Deno.test("backup faults: each fails clearly, leaves nothing complete-looking, u
             await backupCommand.run({ options: { ...defaultOptions(1), socket: ${
           JSON.stringify(srv.socket)
         },
-              user: "root", backupDir: ${JSON.stringify(dir)} }, args: [], report: r,
+              user: "root", useTts: "with-full-locking", backupDir: ${
+          JSON.stringify(dir)
+        } }, args: [], report: r,
               signal: new AbortController().signal, printJson() {} });
             console.log("OK");
           } catch (e) { console.log(e.name + ": " + e.message); Deno.exit(e.exitCode ?? 9); }`;

@@ -1,3 +1,5 @@
+// These tests pin the full-locking export (--use-tts=with-full-locking); the
+// page-LSN (minimum locking) path has its own in page_lsn_*_test.ts.
 import assert from "node:assert/strict";
 
 import { backupToImageCommand } from "../lib/commands/backup_to_image.ts";
@@ -54,7 +56,12 @@ Deno.test("backup-to-image: plain, compressed, encrypted; never complete-looking
     ) {
       await t.step(`${label}: the image holds every file, byte for byte`, async () => {
         const file = `${tmp}/${label.replaceAll(" ", "_")}.img`;
-        const ctx = contextFor(srv, { backupImage: file, includeTables: "^db\\.", ...opts });
+        const ctx = contextFor(srv, {
+          useTts: "with-full-locking",
+          backupImage: file,
+          includeTables: "^db\\.",
+          ...opts,
+        });
         assert.equal(await backupToImageCommand.run(ctx), 0);
         const { manifest, files } = await readAll(file, "encrypt" in opts ? key : undefined);
         assert.deepEqual(manifest.tables.map((x) => x.name).sort(), ["déf", "à123", "àbc"]);
@@ -75,23 +82,38 @@ Deno.test("backup-to-image: plain, compressed, encrypted; never complete-looking
 
     await t.step("an existing image is refused before the server is touched", async () => {
       const file = `${tmp}/plain.img`;
-      const ctx = contextFor(srv, { backupImage: file, includeTables: "^db\\." });
+      const ctx = contextFor(srv, {
+        useTts: "with-full-locking",
+        backupImage: file,
+        includeTables: "^db\\.",
+      });
       await assert.rejects(() => backupToImageCommand.run(ctx), UsageError);
       assert.equal(ctx.report.lines.length, 0);
     });
 
     await t.step("a device as --backup-image is written into, never renamed over", async () => {
       for (const force of [false, true]) {
-        const ctx = contextFor(srv, { backupImage: "/dev/null", force, includeTables: "^db\\." });
+        const ctx = contextFor(srv, {
+          useTts: "with-full-locking",
+          backupImage: "/dev/null",
+          force,
+          includeTables: "^db\\.",
+        });
         assert.equal(await backupToImageCommand.run(ctx), 0);
         assert.ok((await Deno.stat("/dev/null")).isCharDevice);
       }
-      const dir = contextFor(srv, { backupImage: tmp, force: true, includeTables: "^db\\." });
+      const dir = contextFor(srv, {
+        useTts: "with-full-locking",
+        backupImage: tmp,
+        force: true,
+        includeTables: "^db\\.",
+      });
       await assert.rejects(() => backupToImageCommand.run(dir), /is a directory/);
     });
 
     await t.step("connection lost mid-stream: no end record, tables unlocked", async () => {
       const ctx = contextFor(srv, {
+        useTts: "with-full-locking",
         includeTables: "^db\\.",
         socket: undefined,
         host: "127.0.0.1",
@@ -137,7 +159,11 @@ Deno.test("backup-to-image: plain, compressed, encrypted; never complete-looking
       async () => {
         const file = `${tmp}/aborted.img`;
         const controller = new AbortController();
-        const ctx = contextFor(srv, { backupImage: file, compress: true }, controller);
+        const ctx = contextFor(srv, {
+          useTts: "with-full-locking",
+          backupImage: file,
+          compress: true,
+        }, controller);
         ctx.report.onProgress = () => controller.abort(new Error("interrupted by SIGTERM"));
         await assert.rejects(() => backupToImageCommand.run(ctx), /SIGTERM/);
         assert.ok(!(await exists(file)));

@@ -27,7 +27,10 @@ const LAYERS: { name: string; members: string[]; peersApart?: boolean }[] = [
     peersApart: true,
   },
   // Work over whole backups and roots of them, using the ends.
-  { name: "services", members: ["lib/catalog/", "lib/monitor/", "lib/retention/", "lib/framed/"] },
+  {
+    name: "services",
+    members: ["lib/catalog/", "lib/delta/", "lib/monitor/", "lib/retention/", "lib/framed/"],
+  },
   { name: "commands", members: ["lib/commands/"] },
   { name: "entry points", members: ["mod.ts", "cli.ts"] },
 ];

@@ -121,6 +121,10 @@ function normaliseArgs(argv: string[]): { args: string[]; falses: Set<string> } 
       continue;
     }
     const spec = findOptionSpec(name);
+    if (spec?.optionalValue !== undefined && value === undefined) {
+      args.push(`--${name}=${spec.optionalValue}`); // `--use-tts` alone: the default value
+      continue;
+    }
     if (spec?.type === "boolean" && value !== undefined) {
       const v = value.toLowerCase();
       if (FALSE_WORDS.includes(v)) falses.add(name);

@@ -7,7 +7,8 @@ import type { Command } from "./command.ts";
 import { BACKUP_OPTIONS } from "./options.ts";
 import { selectionSpec } from "./selection.ts";
 import { reported } from "./run_report.ts";
-import { BACKUP_HELP, runBackupInto } from "./backup_common.ts";
+import { BACKUP_HELP, isPageLsn, runBackupInto } from "./backup_common.ts";
+import { pageLsnDirSink } from "../delta/dir_sink.ts";
 import { UsageError } from "../errors.ts";
 import { MANIFEST_FILE } from "../core/manifest.ts";
 import { dirSink, prepareDestination } from "../backupdir/sink.ts";
@@ -29,6 +30,10 @@ export const runBackup = reported("backup", async (ctx, rep) => {
   // then; they are flushed together once the tables are unlocked, before the manifest.
   const sink = dirSink({ root, sync: o.noSync ? "none" : "end", force: true, manifest: true });
   return await runBackupInto(ctx, rep, spec, root, async (source) => {
+    // page-LSN: deltas of hot copies are applied in place as they arrive
+    if (isPageLsn(source)) {
+      return (await pageLsnDirSink({ root, sync: !o.noSync }).write(source)).bytes;
+    }
     return (await sink.write(source)).bytes;
   });
 });

@@ -32,6 +32,22 @@ import {
 } from "../server/wholedb_backup.ts";
 import { objectLabel } from "../server/objects.ts";
 import { describeBinlog } from "../server/binlog.ts";
+import type { PageLsnSource } from "../server/page_lsn_source.ts";
+import {
+  openPageLsnBackup,
+  pageLsnSummary,
+  readIncrementalBase,
+  recordFullLockingChain,
+  ttsMode,
+} from "./backup_page_lsn.ts";
+
+/** What a backup reads from: the full-locking TTS export or the page-LSN source. */
+export type BackupSource = TtsExport | PageLsnSource;
+
+/** True for the page-LSN (minimum locking, incremental) source. */
+export function isPageLsn(s: BackupSource): s is PageLsnSource {
+  return "result" in s;
+}
 
 /** Help paragraphs `backup` and `backup-to-image` share. */
 /** The privileges a backup user needs (checked with least-privilege users in tests). */
@@ -170,13 +186,12 @@ export function recordedOptions(o: Options): Record<string, unknown> {
   return r;
 }
 
-/** Open the export of a plan with the command's options: page checks, progress, lock log. */
-export async function openExport(
+/** Progress of a backup's copy, by table ("table 2/5 `db`.`t`"); `total` is read at each call. */
+export function progressOf(
   ctx: CommandContext,
   plan: BackupPlan,
-  extra: { crc?: boolean } = {},
-): Promise<TtsExport> {
-  const o = ctx.options;
+  total: () => number,
+): (bytes: number, path: string) => void {
   const names = new Map<string, string>();
   const ordinal = new Map<string, number>();
   plan.selection.tables.forEach((t, i) => {
@@ -186,6 +201,28 @@ export async function openExport(
     }
   });
   const count = plan.selection.tables.length;
+  return (bytes, path) =>
+    ctx.report.progress({
+      label: `table ${ordinal.get(path) ?? "?"}/${count} ${names.get(path) ?? ""}`.trimEnd(),
+      done: bytes,
+      total: total() || undefined,
+      unit: "bytes",
+    });
+}
+
+/** Open the export of a plan with the command's options: page checks, progress, lock log. */
+export async function openExport(
+  ctx: CommandContext,
+  plan: BackupPlan,
+  extra: { crc?: boolean } = {},
+): Promise<TtsExport> {
+  const o = ctx.options;
+  const names = new Map<string, string>();
+  plan.selection.tables.forEach((t) => {
+    for (const path of t.stems.flatMap((s) => [`${s}.ibd`, `${s}.cfg`])) {
+      names.set(path, tableLabel(t.database, t.name));
+    }
+  });
   let total = 0;
   const at: AtLock = { tables: [], databases: [] };
   const inner = await openTtsExport({
@@ -203,13 +240,7 @@ export async function openExport(
       algorithm: parseAlgorithm(plan.facts.checksumAlgorithm),
       describe: (p) => names.get(p) ?? p,
     }),
-    onProgress: (bytes, path) =>
-      ctx.report.progress({
-        label: `table ${ordinal.get(path) ?? "?"}/${count} ${names.get(path) ?? ""}`.trimEnd(),
-        done: bytes,
-        total: total || undefined,
-        unit: "bytes",
-      }),
+    onProgress: progressOf(ctx, plan, () => total),
     onLock: (event, tables, ms) => {
       const what = tables.length === 1
         ? tableLabel(tables[0].database, tables[0].name)
@@ -234,13 +265,25 @@ export async function runBackupInto(
   rep: RunReport,
   spec: SelectionSpec,
   destination: string,
-  write: (source: TtsExport) => Promise<number>,
-  extra: { crc?: boolean } = {},
+  write: (source: BackupSource) => Promise<number>,
+  extra: { crc?: boolean; image?: boolean } = {},
 ): Promise<number> {
+  const mode = ttsMode(ctx.options);
+  const base = ctx.options.incremental ? await readIncrementalBase(ctx) : undefined;
   const plan = await planBackup(ctx, spec);
-  let source: TtsExport | undefined;
+  let source: BackupSource | undefined;
   try {
-    source = await openExport(ctx, plan, extra);
+    if (mode === "with-minimum-locking") {
+      source = await openPageLsnBackup(ctx, plan, {
+        image: extra.image ?? false,
+        base,
+        recordedOptions: recordedOptions(ctx.options),
+        onProgress: progressOf(ctx, plan, () => (source as PageLsnSource).totalBytes),
+      });
+    } else {
+      source = await openExport(ctx, plan, extra);
+      await recordFullLockingChain(source, plan, ctx.options.lockPerTable);
+    }
     const bytes = await write(source);
     if (!source.completed) throw new IoError("the export stopped before every file was copied");
     return finishBackup(ctx, rep, source, destination, bytes);
@@ -254,7 +297,7 @@ export async function runBackupInto(
 function finishBackup(
   ctx: CommandContext,
   rep: RunReport,
-  source: TtsExport,
+  source: BackupSource,
   destination: string,
   bytes: number,
 ): number {
@@ -262,6 +305,7 @@ function finishBackup(
   const lockSeconds = lock.totalMs / 1000;
   const longest = lock.longestMs / 1000;
   const m = source.manifest;
+  const lsn = isPageLsn(source) ? pageLsnSummary(source) : undefined;
   return rep.finish("ok", {
     tables: m.tables.length,
     logicalTables: m.tables.filter((t) => t.method && t.method !== "tts").length,
@@ -277,6 +321,7 @@ function finishBackup(
     lockSeconds,
     longestLockSeconds: longest,
     destination,
+    ...(lsn?.fields ?? { mode: "with-full-locking" }),
   }, {
     verb: "backed up",
     count: m.tables.length,
@@ -284,6 +329,7 @@ function finishBackup(
     bytes,
     destination,
     extra: `tables locked ${lockSeconds.toFixed(3)} s` +
-      (ctx.options.lockPerTable ? ` in all, longest ${longest.toFixed(3)} s` : ""),
+      (ctx.options.lockPerTable ? ` in all, longest ${longest.toFixed(3)} s` : "") +
+      (lsn ? `, ${lsn.extra}` : ""),
   });
 }

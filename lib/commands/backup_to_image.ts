@@ -41,7 +41,7 @@ export const runBackupToImage = reported("backup-to-image", async (ctx, rep) => 
   const destination = target === "-" ? "stdout" : target;
   return await runBackupInto(ctx, rep, spec, destination, async (source) => {
     return (await sink.write(source)).bytes;
-  }, { crc: false });
+  }, { crc: false, image: true });
 }, { stdoutTaken: requireTarget });
 
 /** The image target (required); true when it is stdout (which then carries the image). */

@@ -12,6 +12,7 @@ import { CONNECTION_OPTIONS, IMAGE_READ_OPTIONS } from "./options.ts";
 import { renamesOf, selectionSpec } from "./selection.ts";
 import { type OpenedSource, openSource } from "./open_source.ts";
 import { openForeignOption } from "./foreign_option.ts";
+import { type ChainSource, openChainOption } from "./chain_option.ts";
 import { reported, type RunReport } from "./run_report.ts";
 import { CorruptionError, IbvaultError, sameKind, ServerError } from "../errors.ts";
 import { label } from "../core/label.ts";
@@ -52,9 +53,10 @@ export const runCopyBack = reported("copy-back", async (ctx, rep) => {
   const partitions = o.includePartitions === undefined
     ? undefined
     : partitionFilter(o.includePartitions);
-  // A mariadb-backup --prepare --export directory, or an ibvault backup.
+  // A mariadb-backup --prepare --export directory, an incremental chain, or an ibvault backup.
   const foreign = await openForeignOption(ctx);
-  const source = foreign ?? await openSource(ctx, "copy-back");
+  const source = foreign ?? (await openChainOption(ctx, "copy-back")) ??
+    await openSource(ctx, "copy-back");
   let conn: Connection | undefined;
   let sink: RestoreSink | undefined;
   try {
@@ -174,7 +176,7 @@ async function createObjects(
 function finish(
   ctx: CommandContext,
   rep: RunReport,
-  source: OpenedSource,
+  source: OpenedSource | ChainSource,
   server: string,
   s: RestoreSummary,
   objects: ObjectOutcome[],
@@ -291,6 +293,8 @@ the target server); tables of mysql, sys and performance_schema are left out.`,
     "ddl-file",
     "create-from-server",
     "force",
+    "incremental-backup-dir",
+    "incremental-backup-image",
   ],
   run: runCopyBack,
 };

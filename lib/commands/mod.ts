@@ -12,6 +12,7 @@ import { backupDirToImageCommand } from "./backup_dir_to_image.ts";
 import { copyBackCommand } from "./copy_back.ts";
 import { purgeBackupsCommand } from "./purge_backups.ts";
 import { checkBackupCommand } from "./check_backup.ts";
+import { applyIncrementalBackupCommand } from "./apply_incremental_backup.ts";
 
 /** All commands, by name. */
 export const COMMANDS: readonly Command[] = [
@@ -23,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
   imageToBackupDirCommand,
   backupDirToImageCommand,
   copyBackCommand,
+  applyIncrementalBackupCommand,
   purgeBackupsCommand,
   checkBackupCommand,
 ];

@@ -3,6 +3,7 @@
  * source, `--backup-image` (a file, or `-` for stdin) as an image source with
  * the key and threads of the options.
  */
+import { tmpdir } from "node:os";
 import type { CommandContext } from "./command.ts";
 import { codecThreads, keyForReading, requireImage } from "./image_options.ts";
 import { UsageError } from "../errors.ts";
@@ -11,6 +12,7 @@ import { type ImageSource, openImageSource } from "../image/source.ts";
 import { imageBytes, imageName } from "../image/image_io.ts";
 import { sniffSource } from "../xbstream/detect.ts";
 import { type DirSource, openDirSource } from "../backupdir/source.ts";
+import { rebuildingSource } from "../delta/rebuild_source.ts";
 
 /** How the source is read. */
 export interface OpenSourceOptions {
@@ -33,13 +35,17 @@ export async function openImageOption(
   const o = ctx.options;
   const image = requireImage(o);
   const key = await keyForReading(o, ctx.report);
-  return await openImageSource(image, {
+  const source = await openImageSource(image, {
     key,
     threads: codecThreads(o),
     mode: opts.mode,
     recycle: opts.recycle,
     signal: ctx.signal,
   });
+  // Hot copies and their deltas (minimum locking) are joined into rebuilt files,
+  // unless the entries are wanted as stored (LZ4 frames, or only verified).
+  const stored = opts.mode !== undefined && opts.mode !== "full";
+  return stored ? source : rebuildingSource(source, tmpdir());
 }
 
 /** Open `--backup-dir` or `--backup-image` for `command` (exactly one must be given). */

@@ -70,6 +70,15 @@ export interface Options {
   includePartitions?: string;
   /** copy-back: leave tables and objects that exist alone and restore the rest. */
   skipExisting: boolean;
+  /** `with-minimum-locking` (default) or `with-full-locking`. */
+  useTts?: string;
+  /** Take an incremental backup (needs incrementalBase). */
+  incremental: boolean;
+  /** `dir:PATH` or `image:FILE`: the backup an incremental continues. */
+  incrementalBase?: string;
+  /** copy-back / apply-incremental-backup: incrementals of the chain, in order. */
+  incrementalBackupDir: string[];
+  incrementalBackupImage: string[];
   // retention and monitoring (purge-backups, check-backup), timestamped layout
   withTimestamp: boolean;
   keepLast?: number;
@@ -308,6 +317,42 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
       "(default 60): unlock, name the blocking sessions, exit 3",
   },
   {
+    name: "use-tts",
+    field: "useTts",
+    type: "string",
+    arg: "MODE",
+    optionalValue: "with-minimum-locking",
+    help: "with-minimum-locking (default: copy hot, lock only for the changed pages) or " +
+      "with-full-locking (tables locked for the whole copy); --use-tts alone is the default",
+  },
+  {
+    name: "incremental",
+    field: "incremental",
+    type: "boolean",
+    help: "copy only the pages changed since --incremental-base (page LSNs)",
+  },
+  {
+    name: "incremental-base",
+    field: "incrementalBase",
+    type: "string",
+    arg: "dir:PATH|image:FILE",
+    help: "the full or incremental backup an --incremental backup continues",
+  },
+  {
+    name: "incremental-backup-dir",
+    field: "incrementalBackupDir",
+    type: "list",
+    arg: "DIR",
+    help: "an incremental backup directory of the chain (repeatable, in the order taken)",
+  },
+  {
+    name: "incremental-backup-image",
+    field: "incrementalBackupImage",
+    type: "list",
+    arg: "FILE",
+    help: "an incremental backup image of the chain (repeatable, in the order taken)",
+  },
+  {
     name: "strict",
     field: "strict",
     type: "boolean",
@@ -482,6 +527,9 @@ export const BACKUP_OPTIONS = [
   "skip-views",
   "force",
   "no-sync",
+  "use-tts",
+  "incremental",
+  "incremental-base",
 ];
 
 /** The options of every command that reads an image: compression is detected, a key opens it. */
@@ -504,6 +552,9 @@ export function defaultOptions(cores: number): Options {
   return {
     noDefaults: false,
     rename: [],
+    incremental: false,
+    incrementalBackupDir: [],
+    incrementalBackupImage: [],
     defaultCharacterSet: "utf8mb4",
     compress: false,
     compressMethod: "lz4",

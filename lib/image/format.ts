@@ -10,8 +10,8 @@ import { crc32c, lz4Bound } from "./kernels.ts";
 export const MAGIC_PLAIN = Uint8Array.of(0x49, 0x42, 0x56, 0x49, 0x4d, 0x47, 0x0a, 0x00);
 /** Magic of an encrypted image: "IBVENC" 0x0A 0x00. */
 export const MAGIC_ENCRYPTED = Uint8Array.of(0x49, 0x42, 0x56, 0x45, 0x4e, 0x43, 0x0a, 0x00);
-/** Format version written and read. */
-export const FORMAT_VERSION = 1;
+/** Newest format version (2 adds page-delta entries); versions 1 and 2 are read. */
+export const FORMAT_VERSION = 2;
 /** Image header length. */
 export const IMAGE_HEADER_SIZE = 84;
 /** Record header length. */
@@ -43,12 +43,19 @@ export interface ImageHeader {
 
 /** Encode an image header. */
 export function encodeImageHeader(
-  h: { encrypted: boolean; chunkSize: number; salt?: Uint8Array; keyCheck?: Uint8Array },
+  h: {
+    encrypted: boolean;
+    chunkSize: number;
+    salt?: Uint8Array;
+    keyCheck?: Uint8Array;
+    /** 1 unless the image holds page deltas (docs/FORMAT.md, version 2). */
+    version?: number;
+  },
 ): Uint8Array {
   const out = new Uint8Array(IMAGE_HEADER_SIZE);
   const dv = new DataView(out.buffer);
   out.set(h.encrypted ? MAGIC_ENCRYPTED : MAGIC_PLAIN, 0);
-  dv.setUint16(8, FORMAT_VERSION, true);
+  dv.setUint16(8, h.version ?? 1, true);
   dv.setUint16(10, h.encrypted ? 1 : 0, true);
   dv.setUint32(12, h.chunkSize, true);
   if (h.salt) out.set(h.salt, 16);
@@ -81,7 +88,7 @@ export function decodeImageHeader(b: Uint8Array, name: string): ImageHeader {
     throw new CorruptionError(`${name}: image header checksum mismatch (header corrupted)`);
   }
   const version = dv.getUint16(8, true);
-  if (version !== FORMAT_VERSION) {
+  if (version < 1 || version > FORMAT_VERSION) {
     throw new CorruptionError(`${name}: image format version ${version} is not supported`);
   }
   if (dv.getUint16(10, true) !== (encrypted ? 1 : 0)) {

@@ -142,14 +142,14 @@ class RecordEncoder {
 }
 
 /** The image header (with the key check when encrypting) and the codec keys. */
-async function imageHeader(chunkSize: number, key?: Uint8Array) {
+async function imageHeader(chunkSize: number, key: Uint8Array | undefined, version: number) {
   const encrypted = key !== undefined;
   const salt = encrypted ? crypto.getRandomValues(new Uint8Array(32)) : undefined;
-  const header = encodeImageHeader({ encrypted, chunkSize, salt });
+  const header = encodeImageHeader({ encrypted, chunkSize, salt, version });
   if (!encrypted) return { header };
   const k = await deriveImageKeys(key!, salt!, header.subarray(0, 16));
   return {
-    header: encodeImageHeader({ encrypted, chunkSize, salt, keyCheck: k.check }),
+    header: encodeImageHeader({ encrypted, chunkSize, salt, keyCheck: k.check, version }),
     enc: k.enc,
     mac: k.mac,
   };
@@ -169,7 +169,9 @@ export async function* writeImage(
   if (chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
     throw new RangeError(`chunk size ${chunkSize} out of range`);
   }
-  const { header, enc, mac } = await imageHeader(chunkSize, opts.key);
+  // Version 2 when the backup carries page deltas (`F.delta` entries), else 1.
+  const deltas = manifest.tables.some((t) => t.files.some((f) => f.endsWith(".delta")));
+  const { header, enc, mac } = await imageHeader(chunkSize, opts.key, deltas ? 2 : 1);
   const pool = new CodecPool(opts.threads, { compress: opts.compress, enc, mac });
   const w = new RecordEncoder(pool, opts, chunkSize);
   try {

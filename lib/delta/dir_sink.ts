@@ -1,0 +1,104 @@
+/**
+ * Writing a page-LSN backup into a backup directory: every entry goes to its file
+ * under a temporary name (as the plain directory sink does), except that a delta
+ * `F.delta` whose file `F` was written earlier in the same run is applied to `F`
+ * in place at once (the copy is local, and the tables are unlocked by then), so a
+ * full backup directory made with minimum locking holds ordinary, consistent
+ * files. An incremental's deltas, whose files are in the base, are kept as files.
+ * The manifest (the source's, completed with every file's size and CRC-32C) is
+ * written last.
+ */
+import { open, rm, stat } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import type { FileEntry } from "../entry.ts";
+import type { Sink } from "../sink.ts";
+import type { Source } from "../source.ts";
+import { MANIFEST_FILE } from "../core/manifest.ts";
+import { fileCrc32c, writeManifest } from "../core/manifest_io.ts";
+import { outputError, syncFiles, writeAtomically } from "../core/files.ts";
+import { targetPath } from "../backupdir/sink.ts";
+import { applyDelta } from "../innodb/delta_apply.ts";
+import { deltaTarget } from "../core/chain.ts";
+import { rebuiltManifest } from "./rebuild_source.ts";
+
+/** What {@link writeRebuilding} wrote. */
+export interface RebuildWrite {
+  /** Bytes of the entries (a delta applied counts its own bytes). */
+  bytes: number;
+  /** Files written, to flush and list in the manifest. */
+  files: string[];
+  /** Pages written into files by deltas applied in place, by `.ibd` entry path. */
+  applied: Map<string, number>;
+}
+
+/** Write `entries` under `root`, applying deltas to files of the same run (see module doc). */
+export async function writeRebuilding(
+  root: string,
+  entries: AsyncIterable<FileEntry>,
+): Promise<RebuildWrite> {
+  let bytes = 0;
+  const files: string[] = [];
+  const written = new Map<string, string>();
+  const applied = new Map<string, number>();
+  for await (const e of entries) {
+    const base = deltaTarget(e.path);
+    const target = base !== undefined ? written.get(base) : undefined;
+    if (base !== undefined && target !== undefined) {
+      const fh = await open(target, "r+");
+      try {
+        const r = await applyDelta(fh, e.data, e.path);
+        applied.set(base, r.deltaPages);
+      } catch (err) {
+        throw outputError(err, `applying ${e.path} to ${target}`);
+      } finally {
+        await fh.close();
+      }
+      bytes += e.size;
+      continue;
+    }
+    const file = await targetPath(root, e.path);
+    try {
+      bytes += await writeAtomically(file, e.data, e.mode ?? 0o640, false);
+    } catch (err) {
+      throw outputError(err, `writing ${file}`);
+    }
+    written.set(e.path, file);
+    files.push(file);
+  }
+  return { bytes, files, applied };
+}
+
+/** What a page-LSN directory sink wrote. */
+export interface PageLsnDirSummary {
+  destination: string;
+  entries: number;
+  bytes: number;
+}
+
+/** A sink writing a page-LSN source into directory `root` (a real path). */
+export function pageLsnDirSink(opts: { root: string; sync: boolean }): Sink<PageLsnDirSummary> {
+  return {
+    async write(source: Source): Promise<PageLsnDirSummary> {
+      await rm(join(opts.root, MANIFEST_FILE), { force: true });
+      const w = await writeRebuilding(opts.root, source.entries());
+      if (opts.sync) {
+        await syncFiles(w.files).catch((err) => {
+          throw outputError(err, `flushing ${opts.root} to disk`);
+        });
+      }
+      const entries = [];
+      for (const file of w.files) {
+        const path = relative(opts.root, file).split(sep).join("/");
+        const { size } = await stat(file);
+        entries.push({ path, size, crc32c: await fileCrc32c(file) });
+      }
+      const manifest = { ...rebuiltManifest(source.manifest), entries };
+      try {
+        await writeManifest(opts.root, manifest, opts.sync);
+      } catch (err) {
+        throw outputError(err, `writing ${join(opts.root, MANIFEST_FILE)}`);
+      }
+      return { destination: opts.root, entries: entries.length, bytes: w.bytes };
+    },
+  };
+}
