@@ -71,7 +71,13 @@ Deno.test({
         for await (const _ of e.data) { /* read */ }
       }
       await opened.close();
-      assert.deepEqual(paths, ["weird@0020db/t@0020t.ibd", "weird@0020db/t@0020t.cfg"]);
+      // minimum locking: the hot copy, the pages taken under the lock, the .cfg, the end facts
+      assert.deepEqual(paths, [
+        "weird@0020db/t@0020t.ibd",
+        "weird@0020db/t@0020t.ibd.delta",
+        "weird@0020db/t@0020t.cfg",
+        "ibvault_backup_end.json",
+      ]);
       assert.ok(await writable(srv, "`weird db`.`t t`"));
 
       // A reader that goes away early (broken pipe): an error, and the tables unlocked.

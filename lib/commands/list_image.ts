@@ -10,11 +10,12 @@ import { openImageOrXbstream } from "./open_source.ts";
 import { printXbstreamListing } from "../xbstream/list.ts";
 import { reported } from "./run_report.ts";
 import { formatBytes } from "../progress/reporter.ts";
-import { MANIFEST_FILE, tablesByEntry } from "../core/manifest.ts";
+import { type Manifest, MANIFEST_FILE, tablesByEntry } from "../core/manifest.ts";
 import { tableOfPath } from "../names/table_path.ts";
 import { printable } from "../names/printable.ts";
 import { tableLabel } from "../core/label.ts";
 import { describeBinlog } from "../server/binlog.ts";
+import type { ChainFields } from "../core/chain.ts";
 
 /** One listed entry. */
 interface Row {
@@ -74,7 +75,8 @@ export const listImageCommand: Command = {
       objects: m.objects?.map((x) => ({ kind: x.kind, database: x.database, name: x.name })) ?? [],
       skipped: m.skipped ?? [],
       binlog: m.binlog ?? null,
-      entries: rows,
+      ...backupKind(m),
+      entries: rows.map((r) => ({ ...r, ...deltaPages(r, m.server?.pageSize) })),
       totals: img.end,
     };
     if (o.json) return rep.finish("ok", summary);
@@ -108,13 +110,19 @@ export const listImageCommand: Command = {
       out.push(`skipped: ${s.kind} ${tableLabel(s.database, s.name)}: ${s.reason}`);
     }
     out.push(`binlog position: ${m.binlog ? describeBinlog(m.binlog) : "not recorded"}`);
+    const k = backupKind(m);
+    out.push(
+      `backup: ${k.kind}${k.id ? ` ${k.id}` : ""}` +
+        (k.base ? `, continues ${k.base.id} (end LSN ${k.base.endLsn})` : "") +
+        (k.useTts ? `, ${k.useTts}` : ""),
+    );
     out.push("");
     const w = Math.max(4, ...rows.map((r) => String(r.size).length));
     out.push(`${"size".padStart(w)}  ${"stored".padStart(w)}  entry  [table]`);
     for (const r of rows) {
       out.push(
         `${String(r.size).padStart(w)}  ${String(r.storedBytes).padStart(w)}  ${r.path}` +
-          (r.table ? `  ${r.table}` : ""),
+          (r.table ? `  ${r.table}` : "") + pagesNote(r, m.server?.pageSize),
       );
     }
     if (img.end) {
@@ -128,3 +136,36 @@ export const listImageCommand: Command = {
     return rep.finish("ok", summary);
   }),
 };
+
+/** The kind of backup (full or incremental), its id and base, as its manifest says. */
+function backupKind(m: Manifest): {
+  kind: string;
+  id?: string;
+  base?: { id: string; endLsn: string };
+  useTts?: string;
+} {
+  const c = m as unknown as ChainFields;
+  return {
+    kind: c.kind ?? "full",
+    ...(c.id ? { id: c.id } : {}),
+    ...(c.base ? { base: c.base } : {}),
+    ...(typeof m.options?.useTts === "string" ? { useTts: m.options.useTts } : {}),
+  };
+}
+
+/**
+ * Pages of an entry: a tablespace's size in pages, a delta's pages (its size less
+ * the header, run headers and end record: exact while runs are fewer than pageSize/16).
+ */
+function deltaPages(r: Row, pageSize?: number): { pages?: number } {
+  if (!pageSize) return {};
+  if (r.path.endsWith(".ibd.delta")) return { pages: Math.floor((r.size - 56) / (pageSize + 16)) };
+  if (r.path.endsWith(".ibd")) return { pages: Math.floor(r.size / pageSize) };
+  return {};
+}
+
+function pagesNote(r: Row, pageSize?: number): string {
+  const p = deltaPages(r, pageSize).pages;
+  if (p === undefined) return "";
+  return r.path.endsWith(".delta") ? `  (~${p} pages)` : `  (${p} pages)`;
+}

@@ -1,0 +1,69 @@
+/** What the engine benchmarks share: filling tables, timing a pipeline, mariadb-backup's lock. */
+import type { ThrowawayServer } from "./throwaway_server.ts";
+
+/** Fill `bench.t1..tN` with about `mb` MiB; returns the MiB of .ibd files made. */
+export async function fillBench(srv: ThrowawayServer, mb: number, tables: number): Promise<number> {
+  await srv.query("CREATE DATABASE bench");
+  const rowsPerTable = Math.ceil((mb * 1024 * 1024) / tables / 320);
+  await srv.query(
+    "CREATE TABLE bench.t1 (id BIGINT AUTO_INCREMENT PRIMARY KEY, a CHAR(32), " +
+      "b VARCHAR(200), n BIGINT, KEY (n))",
+  );
+  await srv.query(
+    "INSERT INTO bench.t1 (a, b, n) SELECT MD5(seq), REPEAT(CONCAT('row ', seq % 97, ' '), 20), " +
+      "FLOOR(RAND() * 1e12) FROM bench.seq_1_to_1000",
+  );
+  let rows = 1000;
+  while (rows < rowsPerTable) {
+    const add = Math.min(rows, rowsPerTable - rows);
+    await srv.query(
+      `INSERT INTO bench.t1 (a, b, n) SELECT MD5(RAND()), b, FLOOR(RAND() * 1e12) FROM bench.t1 LIMIT ${add}`,
+    );
+    rows += add;
+  }
+  for (let i = 2; i <= tables; i++) {
+    await srv.query(
+      `CREATE TABLE bench.t${i} LIKE bench.t1; INSERT INTO bench.t${i} SELECT * FROM bench.t1`,
+    );
+  }
+  await srv.query("FLUSH TABLES");
+  let bytes = 0;
+  for await (const e of Deno.readDir(`${srv.datadir}/bench`)) {
+    if (e.name.endsWith(".ibd")) bytes += (await Deno.stat(`${srv.datadir}/bench/${e.name}`)).size;
+  }
+  return Math.round(bytes / 1048576);
+}
+
+/** Run a bash pipeline (pipefail); wall seconds and its stderr. */
+export async function timed(script: string): Promise<{ seconds: number; stderr: string }> {
+  const start = performance.now();
+  const out = await new Deno.Command("bash", {
+    args: ["-o", "pipefail", "-c", script],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const seconds = (performance.now() - start) / 1000;
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`failed (exit ${out.code}): ${script}\n${stderr.slice(-3000)}`);
+  return { seconds, stderr };
+}
+
+/**
+ * mariadb-backup's lock windows from its log (1 s resolution), in seconds: DDL blocked from
+ * "Started BACKUP STAGE BLOCK_DDL", commits from "Starting BACKUP STAGE BLOCK_COMMIT", both
+ * to "All tables unlocked".
+ */
+export function mariabackupLock(log: string): { ddl?: number; commit?: number } {
+  const stamp = (re: RegExp) => {
+    const line = log.split("\n").find((l) => re.test(l));
+    const m = line && /(\d{4}-\d\d-\d\d) +(\d\d?:\d\d:\d\d)/.exec(line);
+    return m ? Date.parse(`${m[1]}T${m[2].padStart(8, "0")}Z`) : undefined;
+  };
+  const end = stamp(/All tables unlocked/);
+  const secs = (from?: number) =>
+    from !== undefined && end !== undefined ? (end - from) / 1000 : undefined;
+  return {
+    ddl: secs(stamp(/Started BACKUP STAGE BLOCK_DDL/)),
+    commit: secs(stamp(/Starting BACKUP STAGE BLOCK_COMMIT/)),
+  };
+}
