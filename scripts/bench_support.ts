@@ -27,6 +27,7 @@ export async function fillBench(srv: ThrowawayServer, mb: number, tables: number
     );
   }
   await srv.query("FLUSH TABLES");
+  await settle(srv);
   let bytes = 0;
   for await (const e of Deno.readDir(`${srv.datadir}/bench`)) {
     if (e.name.endsWith(".ibd")) bytes += (await Deno.stat(`${srv.datadir}/bench/${e.name}`)).size;
@@ -66,4 +67,26 @@ export function mariabackupLock(log: string): { ddl?: number; commit?: number } 
     ddl: secs(stamp(/Started BACKUP STAGE BLOCK_DDL/)),
     commit: secs(stamp(/Starting BACKUP STAGE BLOCK_COMMIT/)),
   };
+}
+
+/**
+ * Let the checkpoint catch up with the data just written (dirty pages flushed, checkpoint
+ * age near zero), as on a server whose bulk load is not minutes old: otherwise every page is
+ * newer than the checkpoint and minimum locking takes it all again under the lock.
+ */
+export async function settle(srv: ThrowawayServer): Promise<void> {
+  await srv.query("SET GLOBAL innodb_max_dirty_pages_pct = 0");
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const rows = await srv.query<{ Variable_name: string; Value: string }[]>(
+      "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_checkpoint_age', 'Innodb_buffer_pool_pages_dirty')",
+    );
+    const v = new Map(rows.map((r) => [r.Variable_name.toLowerCase(), Number(r.Value)]));
+    if (
+      (v.get("innodb_checkpoint_age") ?? 0) < 1 << 20 &&
+      (v.get("innodb_buffer_pool_pages_dirty") ?? 0) === 0
+    ) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await srv.query("SET GLOBAL innodb_max_dirty_pages_pct = 90");
 }
