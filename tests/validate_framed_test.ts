@@ -68,7 +68,7 @@ Deno.test("extract --keep-compressed: the .lz4 directory validates transparently
     );
     const kept = await Deno.stat(`${out}/shop/t_10k_rows.ibd.lz4`);
     assert.ok(kept.isFile);
-    const r = await runCmd(validateCommand, { backupDir: out, json: true });
+    const r = await runCmd(validateCommand, { datadir: out, json: true });
     assert.equal(r.code, 0, r.text);
     const files = (r.json as ValidationReport).files;
     const t = files.find((f) => f.name === "shop/t_10k_rows.ibd.lz4")!;
@@ -85,7 +85,7 @@ Deno.test("extract --keep-compressed: the .lz4 directory validates transparently
     await Deno.writeFile(`${tmp}/plain.ibd`, plain);
     await Deno.remove(file);
     await sh("lz4", ["-q", "-f", `${tmp}/plain.ibd`, file]);
-    const bad = await runCmd(validateCommand, { backupDir: out, verbose: true });
+    const bad = await runCmd(validateCommand, { datadir: out, verbose: true });
     assert.equal(bad.code, 1, bad.text);
     assert.match(
       bad.text,
@@ -97,7 +97,7 @@ Deno.test("extract --keep-compressed: the .lz4 directory validates transparently
     const frame = await Deno.readFile(file);
     frame[frame.length - 2] ^= 0xff;
     await Deno.writeFile(file, frame);
-    const broken = await runCmd(validateCommand, { backupDir: out });
+    const broken = await runCmd(validateCommand, { datadir: out });
     assert.equal(broken.code, 1, broken.text);
     assert.match(broken.text, /shop\/t_10k_rows\.ibd\.lz4: LZ4 frame 0: content checksum mismatch/);
   } finally {
@@ -110,7 +110,7 @@ Deno.test("zstd-framed tablespaces (.ibd.zst, the zstd tool) validate; a damaged
   try {
     await Deno.mkdir(`${tmp}/d/shop`, { recursive: true });
     await sh("zstd", ["-q", "-3", T10K, "-o", `${tmp}/d/shop/t.ibd.zst`]);
-    const r = await runCmd(validateCommand, { backupDir: `${tmp}/d`, json: true });
+    const r = await runCmd(validateCommand, { datadir: `${tmp}/d`, json: true });
     assert.equal(r.code, 0, r.text);
     const f = (r.json as ValidationReport).files[0];
     assert.deepEqual([f.name, f.status, f.table], ["shop/t.ibd.zst", "valid", "`shop`.`t`"]);
@@ -121,7 +121,7 @@ Deno.test("zstd-framed tablespaces (.ibd.zst, the zstd tool) validate; a damaged
     const z = await Deno.readFile(`${tmp}/d/shop/t.ibd.zst`);
     z[Math.floor(z.length / 2)] ^= 0x10;
     await Deno.writeFile(`${tmp}/d/shop/t.ibd.zst`, z);
-    const bad = await runCmd(validateCommand, { backupDir: `${tmp}/d` });
+    const bad = await runCmd(validateCommand, { datadir: `${tmp}/d` });
     assert.equal(bad.code, 1, bad.text);
     assert.match(bad.text, /shop\/t\.ibd\.zst: zstd frame 0: does not decompress/);
   } finally {

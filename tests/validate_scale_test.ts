@@ -54,7 +54,7 @@ Deno.test("validate: 20,000 tiny tablespaces with a flat memory footprint (binar
     const oracle = await new Deno.Command("innochecksum", { args: [`${dir}/d00/t0.ibd`] }).output();
     assert.equal(oracle.code, 0, "innochecksum accepts the generated pages");
     const out = await new Deno.Command("/usr/bin/time", {
-      args: ["-f", "peak-rss-kb=%M", BIN, "validate", `--backup-dir=${dir}`, "--no-progress"],
+      args: ["-f", "peak-rss-kb=%M", BIN, "validate", `--datadir=${dir}`, "--no-progress"],
       stdout: "piped",
       stderr: "piped",
     }).output();
