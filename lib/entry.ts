@@ -14,4 +14,10 @@ export interface FileEntry {
   mode?: number;
   /** The content, in order. Chunks may be reused by the source after the consumer moves on. */
   data: AsyncIterable<Uint8Array>;
+  /**
+   * When `data` is the content in a standard compressed framing rather than the
+   * content itself (`extract --keep-compressed`): the file name suffix it asks for,
+   * `.lz4` or `.zst`.
+   */
+  framedSuffix?: string;
 }

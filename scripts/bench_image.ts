@@ -13,7 +13,11 @@
  * ibvault is the shipped binary (dist/ibvault) when built, else cli.ts under Deno
  * (IBVAULT_BENCH_DENO=1 forces that). MB/s = 10^6 bytes of tablespace per second.
  *
- * Env: IBVAULT_BENCH_DIR (data set location, kept between runs), IBVAULT_BENCH_MB (size).
+ * Then the codecs on real tables (scripts/bench_codecs.ts): LZ4, zstd levels 1 and 3,
+ * `tar | zstd -T0 -1 | openssl` and `mariadb-backup --stream=xbstream --compress`.
+ *
+ * Env: IBVAULT_BENCH_DIR (data set location, kept between runs), IBVAULT_BENCH_MB (size),
+ * IBVAULT_BENCH_ONLY=codecs (only the codec part), IBVAULT_BENCH_CODECS_MB (its size).
  */
 const ROOT = Deno.env.get("IBVAULT_BENCH_DIR") ?? "/tmp/ibvault-bench-image";
 const TOTAL_MB = Number(Deno.env.get("IBVAULT_BENCH_MB") ?? 2048);
@@ -27,6 +31,7 @@ const PAGE = 16384;
 import { writeManifest } from "../lib/core/manifest_io.ts";
 import { manifestForFiles } from "../lib/backupdir/source.ts";
 import { walkFiles } from "../lib/backupdir/walk.ts";
+import { benchCodecs } from "./bench_codecs.ts";
 
 /** Tablespace-like pages: a header, ~11.5 KiB of high-entropy rows, a structured tail. */
 async function generate(dir: string) {
@@ -122,7 +127,10 @@ async function compare(
   );
 }
 
-if (import.meta.main) {
+if (import.meta.main && Deno.env.get("IBVAULT_BENCH_ONLY") === "codecs") {
+  const useBinary = Deno.env.get("IBVAULT_BENCH_DENO") !== "1" && (await exists(BINARY));
+  await benchCodecs(useBinary ? BINARY : `${DENO} run -A ${CLI}`, RUNS, KEY, IV);
+} else if (import.meta.main) {
   const data = `${ROOT}/data`;
   if (!(await exists(`${data}/ibvault_manifest.json`))) {
     console.log(`generating ${TOTAL_MB} MB of tablespace-like pages in ${data} ...`);
@@ -195,4 +203,5 @@ if (import.meta.main) {
       (mb / Math.min(...v.map((x) => x.secs))).toFixed(0)
     } MB/s best, RSS ${Math.max(...v.map((x) => x.rssMb)).toFixed(0)} MB`,
   );
+  await benchCodecs(ib, RUNS, KEY, IV);
 }

@@ -75,8 +75,8 @@ export interface DirSinkOptions {
   select?: (path: string) => boolean;
   /** Write the single selected entry here instead (a path relative to the cwd or absolute). */
   dstEntry?: string;
-  /** Entries are LZ4 frames: add `.lz4` to their names. */
-  lz4Suffix?: boolean;
+  /** Entries are kept compressed: add `.lz4` or `.zst` (their framing) to their names. */
+  keptSuffix?: boolean;
   /** Check the entries against the manifest and write it, last (a whole backup). */
   manifest: boolean;
   /** Called as bytes are written, with the total the manifest lists. */
@@ -111,7 +111,7 @@ async function writeToDir(source: Source, opts: DirSinkOptions): Promise<DirSink
   const files: string[] = [];
   for await (const e of source.entries(opts.select)) {
     opts.signal?.throwIfAborted();
-    const name = e.path + (opts.lz4Suffix ? ".lz4" : "");
+    const name = e.path + (opts.keptSuffix ? e.framedSuffix ?? "" : "");
     const file = opts.dstEntry ?? await targetPath(opts.root, name);
     if (!opts.force && await exists(file)) {
       throw new UsageError(`${file} already exists (use --force to replace it)`);
@@ -163,7 +163,9 @@ async function finishDirectory(source: Source, root: string, sync: boolean): Pro
     )
     : source.manifest;
   try {
-    await writeManifest(root, manifest, sync);
+    // `compression` describes an image's chunks, not the directory's plain files.
+    const { compression: _chunks, ...plain } = manifest;
+    await writeManifest(root, plain, sync);
   } catch (err) {
     throw outputError(err, `writing ${join(root, MANIFEST_FILE)}`);
   }

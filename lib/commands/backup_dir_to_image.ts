@@ -5,7 +5,7 @@
  */
 import { IMAGE_WRITE_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
-import { codecThreads, keyForWriting, requireImage } from "./image_options.ts";
+import { codecThreads, compressionFor, keyForWriting, requireImage } from "./image_options.ts";
 import { reported } from "./run_report.ts";
 import { UsageError } from "../errors.ts";
 import { MANIFEST_FILE } from "../core/manifest.ts";
@@ -26,7 +26,7 @@ export const backupDirToImageCommand: Command = {
   help: "Reads every regular file under DIR and writes them, after the manifest, as one image " +
     "(- writes to stdout, e.g. to pipe over ssh). A directory without ibvault_manifest.json is " +
     "imaged as plain files: a manifest is built from them (sizes and CRC-32C). --compress " +
-    "compresses each chunk with LZ4; --encrypt encrypts and authenticates each chunk with " +
+    "compresses each chunk with LZ4 (--compress-method=zstd: zstd, --compress-level=N); --encrypt encrypts and authenticates each chunk with " +
     "AES-256-CBC and HMAC-SHA256 under a key from --key-file, --key-env or --key.",
   options: [
     "backup-dir",
@@ -38,6 +38,7 @@ export const backupDirToImageCommand: Command = {
   run: reported("backup-dir-to-image", async (ctx, rep) => {
     const o = ctx.options;
     const image = requireImage(o);
+    const compress = compressionFor(o, ctx.report);
     const key = await keyForWriting(o, ctx.report);
     const dir = o.backupDir!;
     const source = await openDirSource(dir, {
@@ -58,7 +59,7 @@ export const backupDirToImageCommand: Command = {
     );
     const r = await imageSink({
       target: image,
-      compress: o.compress,
+      compress,
       key,
       threads: codecThreads(o),
       force: o.force,

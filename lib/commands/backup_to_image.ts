@@ -7,7 +7,7 @@
  */
 import type { Command } from "./command.ts";
 import { BACKUP_OPTIONS, IMAGE_WRITE_OPTIONS } from "./options.ts";
-import { codecThreads, keyForWriting } from "./image_options.ts";
+import { codecThreads, compressionFor, keyForWriting } from "./image_options.ts";
 import { selectionSpec } from "./selection.ts";
 import { reported } from "./run_report.ts";
 import { BACKUP_HELP, runBackupInto } from "./backup_common.ts";
@@ -20,6 +20,7 @@ export const runBackupToImage = reported("backup-to-image", async (ctx, rep) => 
   const o = ctx.options;
   const target = o.backupImage!;
   const spec = selectionSpec(o);
+  const compress = compressionFor(o, rep.report);
   const key = await keyForWriting(o, rep.report);
   // A device, FIFO or socket (e.g. /dev/null) is written into directly; an existing
   // regular file needs --force. Checked before the server is touched.
@@ -29,7 +30,7 @@ export const runBackupToImage = reported("backup-to-image", async (ctx, rep) => 
   await checkImageTarget(target);
   const sink = imageSink({
     target,
-    compress: o.compress,
+    compress,
     key,
     threads: codecThreads(o),
     force: true,
@@ -56,8 +57,8 @@ export const backupToImageCommand: Command = {
   name: "backup-to-image",
   summary: "TTS backup of the selected tables into one image file (or - for stdout)",
   usage: "--backup-image=FILE|- [--compress] [--encrypt --key-file=F] [OPTIONS]",
-  help: `Streams the backup into a single image, compressed (--compress, LZ4) and
-encrypted (--encrypt, AES-256) chunk by chunk, without staging it on disk: with
+  help: `Streams the backup into a single image, compressed (--compress: LZ4;
+--compress-method=zstd [--compress-level=1..19]: zstd) and encrypted (--encrypt, AES-256) chunk by chunk, without staging it on disk: with
 --backup-image=- it can be piped, e.g. over ssh into copy-back. The image's end
 record is written only after the tables were unlocked and every file is in, so a
 truncated or interrupted image is detected as such. A FILE is written under a

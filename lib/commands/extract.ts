@@ -1,7 +1,7 @@
 /**
  * `extract`: write all or selected entries of an image into a directory, or one
  * entry to a chosen path; `--keep-compressed` writes entries as standard LZ4
- * frames that `lz4 -d` reads.
+ * frames (or zstd frames, from a zstd image) that `lz4 -d` / `zstd -d` read.
  */
 import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
@@ -21,8 +21,9 @@ export const extractCommand: Command = {
   help: "Extracts every entry (with the manifest), or with --src-entry only that entry (or the " +
     "entries under that directory), into DIR (default: the current directory), refusing to " +
     "replace existing files unless --force. --dst-entry writes the single --src-entry to that " +
-    "path instead. --keep-compressed writes each entry as a standard LZ4 frame (name + .lz4) " +
-    "without decompressing it, readable by `lz4 -d`.",
+    "path instead. --keep-compressed writes each entry without decompressing it, as a " +
+    "standard LZ4 frame (name + .lz4, read by `lz4 -d`) or, from a zstd image, as zstd frames " +
+    "(name + .zst, read by `zstd -d`).",
   options: [
     "backup-image",
     "backup-dir",
@@ -57,7 +58,7 @@ export const extractCommand: Command = {
         ),
         select: select === undefined ? undefined : (p) => isUnder(p, select),
         dstEntry: o.dstEntry,
-        lz4Suffix: o.keepCompressed && o.dstEntry === undefined,
+        keptSuffix: o.keepCompressed && o.dstEntry === undefined,
         force: o.force,
         sync: o.noSync ? "none" : "each",
         manifest: o.srcEntry === undefined && !o.keepCompressed,

@@ -27,7 +27,10 @@ export interface Options {
   defaultCharacterSet: string;
   // image codec
   compress: boolean;
-  compressMethod: string;
+  /** lz4, zstd or none; given alone it implies --compress (undefined: lz4 when compressing). */
+  compressMethod?: string;
+  /** zstd level 1–19 (0: no compression, as MEB); implies --compress. */
+  compressLevel?: number;
   uncompress: boolean;
   encrypt: boolean;
   decrypt: boolean;
@@ -193,14 +196,21 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     name: "compress",
     field: "compress",
     type: "boolean",
-    help: "compress image data (LZ4)",
+    help: "compress image data (LZ4; --compress=zstd for zstd)",
   },
   {
     name: "compress-method",
     field: "compressMethod",
     type: "string",
-    arg: "lz4",
-    help: "compression method (lz4)",
+    arg: "lz4|zstd",
+    help: "compression method: lz4 (default) or zstd; implies --compress (none: no compression)",
+  },
+  {
+    name: "compress-level",
+    field: "compressLevel",
+    type: "integer",
+    arg: "N",
+    help: "zstd level 1-19 (default 3); implies --compress; 0 turns compression off",
   },
   {
     name: "uncompress",
@@ -540,6 +550,7 @@ export const IMAGE_WRITE_OPTIONS = [
   "backup-image",
   "compress",
   "compress-method",
+  "compress-level",
   "encrypt",
   "key-file",
   "key",
@@ -557,7 +568,6 @@ export function defaultOptions(cores: number): Options {
     incrementalBackupImage: [],
     defaultCharacterSet: "utf8mb4",
     compress: false,
-    compressMethod: "lz4",
     uncompress: false,
     encrypt: false,
     decrypt: false,

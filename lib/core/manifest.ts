@@ -126,6 +126,11 @@ export interface Manifest {
   createdAt: string;
   /** Absent for a directory imaged as plain files. */
   server?: ServerFacts;
+  /**
+   * Images only, set by the image writer: how its DATA chunks are compressed
+   * (absent: LZ4 if at all). Decides the framing of `extract --keep-compressed`.
+   */
+  compression?: { method: "lz4" | "zstd"; level?: number };
   /** Options the backup was taken with (never keys or passwords). */
   options: Record<string, unknown>;
   databases: DatabaseRecord[];

@@ -9,6 +9,7 @@ import { startWorker } from "../workers.ts";
 import { CorruptionError, IbvaultError, KeyError } from "../errors.ts";
 import {
   type CodecKeys,
+  type Compression,
   type DecodeMode,
   decodeRecord,
   encodeRecord,
@@ -19,7 +20,7 @@ import { BufferPool } from "./buffers.ts";
 
 /** What each worker starts with. */
 export interface CodecWorkerData {
-  compress: boolean;
+  compress: Compression;
   enc?: Uint8Array;
   mac?: Uint8Array;
 }
@@ -61,6 +62,7 @@ export type CodecReply =
     data: ArrayBuffer;
     len: number;
     compressed: boolean;
+    zstd: boolean;
     rawCrc: number;
     spare: ArrayBuffer[];
   }
@@ -70,6 +72,8 @@ export type CodecReply =
 export interface CodecResult {
   data: Uint8Array;
   compressed: boolean;
+  /** `data` is a zstd frame ("keep-compressed" mode). */
+  zstd: boolean;
   rawCrc: number;
 }
 
@@ -126,6 +130,7 @@ export class CodecPool {
       p.resolve({
         data: new Uint8Array(m.data, 0, m.len),
         compressed: m.compressed,
+        zstd: m.zstd,
         rawCrc: m.rawCrc,
       });
     } else p.reject(revive(m.errorName, m.message));
@@ -176,7 +181,7 @@ export class CodecPool {
   ): Promise<CodecResult> {
     if (this.#inline) {
       const r = await encodeRecord(rec, data, this.#init.compress, await this.#inline);
-      return { data: r.record, compressed: false, rawCrc: r.rawCrc };
+      return { data: r.record, compressed: false, zstd: false, rawCrc: r.rawCrc };
     }
     return this.#post({ op: "encode", rec }, data, out);
   }

@@ -34,6 +34,7 @@ async function handle(job: CodecJob): Promise<CodecReply> {
         data: leading(r.record),
         len: r.record.length,
         compressed: false,
+        zstd: false,
         rawCrc: r.rawCrc,
         spare: [job.data],
       };
@@ -53,6 +54,7 @@ async function handle(job: CodecJob): Promise<CodecReply> {
       data,
       len: d.data.length,
       compressed: d.compressed,
+      zstd: d.zstd,
       rawCrc: d.rawCrc,
       spare: data === job.data ? [] : [job.data],
     };

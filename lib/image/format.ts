@@ -25,8 +25,8 @@ export const CRYPTO_OVERHEAD = 16 + 16 + 32;
 
 /** Record types. */
 export const RecordType = { ENTRY: 1, DATA: 2, END: 3 } as const;
-/** Record flags. */
-export const RecordFlag = { LZ4: 1, AES: 2 } as const;
+/** Record flags (LZ4 and ZSTD exclusive: the stored payload is one LZ4 block or one zstd frame). */
+export const RecordFlag = { LZ4: 1, AES: 2, ZSTD: 4 } as const;
 
 /** The decoded image header. */
 export interface ImageHeader {

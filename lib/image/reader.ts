@@ -22,7 +22,14 @@ import {
   RecordType,
 } from "./format.ts";
 import { crc32cCombine } from "./kernels.ts";
-import { lz4FrameBlock, lz4FrameEnd, lz4FrameHeader } from "./lz4frame.ts";
+import {
+  KEPT_SUFFIX,
+  keptChunk,
+  keptEnd,
+  type KeptFrame,
+  keptFrameOf,
+  keptStart,
+} from "./kept_frames.ts";
 import { type DecodedRecord, RecordReader } from "./records.ts";
 import { printable } from "../names/printable.ts";
 
@@ -34,7 +41,8 @@ export interface ImageReadOptions {
   threads: number;
   /**
    * "full": entries yield their content; "keep-compressed": entries yield a standard
-   * LZ4 frame of their content (compressed chunks are not decompressed); "check":
+   * LZ4 frame of their content, or zstd frames for a zstd image (compressed chunks
+   * are not decompressed, see `kept_frames.ts`); "check":
    * chunks are verified (checksum, and MAC when encrypted) but not decoded, and
    * entries yield nothing (for listing).
    */
@@ -56,6 +64,8 @@ export interface ImageEntry extends FileEntry {
   index: number;
   /** True when `data` is an LZ4 frame of the content ("keep-compressed" mode). */
   lz4Frame: boolean;
+  /** "keep-compressed" mode: the standard framing `data` is in (LZ4 or zstd frames). */
+  keptFrame?: KeptFrame;
   /** Filled in as `data` is consumed (or skipped). */
   stats: { storedBytes: number; chunks: number; crc32c?: string };
 }
@@ -82,6 +92,8 @@ class EntryIterator {
   readonly totals: Totals = { entries: 0, chunks: 0, rawBytes: 0, storedBytes: 0 };
   end?: EndInfo;
   readonly #recycle: boolean;
+  /** "keep-compressed" mode: the framing entries leave in, once the manifest is read. */
+  #kept?: KeptFrame;
 
   constructor(
     readonly records: RecordReader,
@@ -152,7 +164,9 @@ class EntryIterator {
       parts.push(d.r.data.slice());
     }
     this.totals.entries++;
-    return readManifestBytes(concatBytes(parts), name);
+    const m = readManifestBytes(concatBytes(parts), name);
+    if (this.mode === "keep-compressed") this.#kept = keptFrameOf(m);
+    return m;
   }
 
   /** Check the end record against what was read, and that nothing follows it. */
@@ -175,20 +189,20 @@ class EntryIterator {
 
   /** The data stream of one entry, in the iterator's mode. */
   async *#data(d: DecodedRecord, info: EntryInfo, stats: ImageEntry["stats"]) {
-    const lz4 = this.mode === "keep-compressed";
+    const kept = this.#kept;
     const { consumed, readAhead } = this.records;
-    if (lz4) {
-      yield lz4FrameHeader({ blockSize: 4 << 20, contentChecksum: false, contentSize: info.size });
-    }
+    if (kept) yield* keptStart(kept, info.size);
+    let n = 0;
     for await (const c of this.#chunks(d.h.entry, info, stats)) {
       if (this.mode === "check") continue;
-      yield lz4 ? lz4FrameBlock(c.r.data, c.r.compressed) : c.r.data;
+      n++;
+      yield kept ? keptChunk(kept, c.r, c.h.rawLen) : c.r.data;
       if (this.#recycle && c.r.data.byteOffset === 0) {
         if (consumed.length < readAhead + 2) consumed.push(c.r.data.buffer as ArrayBuffer);
         else releaseBuffer(c.r.data.buffer);
       }
     }
-    if (lz4) yield lz4FrameEnd();
+    if (kept) yield* keptEnd(kept, n);
   }
 
   /** The entries after the manifest, each read to its end (verified) before the next. */
@@ -215,7 +229,9 @@ class EntryIterator {
         size: info.size,
         mode: info.mode,
         data,
-        lz4Frame: this.mode === "keep-compressed",
+        lz4Frame: this.#kept === "lz4",
+        keptFrame: this.#kept,
+        framedSuffix: this.#kept && KEPT_SUFFIX[this.#kept],
         stats,
       };
       // Consume whatever the caller left unread (verifying it).

@@ -62,7 +62,7 @@ export function recordProblem(
   nextChunk: number,
 ): string | undefined {
   if (h.type < 1 || h.type > 3) return `unknown record type ${h.type}`;
-  if (h.flags & ~(RecordFlag.LZ4 | RecordFlag.AES)) {
+  if (h.flags & ~(RecordFlag.LZ4 | RecordFlag.AES | RecordFlag.ZSTD)) {
     return `unknown flags 0x${h.flags.toString(16)}`;
   }
   if (((h.flags & RecordFlag.AES) !== 0) !== header.encrypted) {
@@ -70,7 +70,9 @@ export function recordProblem(
       ? "unencrypted record in an encrypted image"
       : "encrypted record in a plain image";
   }
-  if ((h.flags & RecordFlag.LZ4) && h.type !== RecordType.DATA) return "compressed non-data record";
+  if ((h.flags & (RecordFlag.LZ4 | RecordFlag.ZSTD)) && h.type !== RecordType.DATA) {
+    return "compressed non-data record";
+  }
   if (h.type === RecordType.ENTRY || h.type === RecordType.END) {
     if (h.entry !== curEntry + 1 || h.chunk !== 0) {
       return `${typeName(h.type)} record for entry #${h.entry} chunk ${h.chunk} out of sequence`;

@@ -9,12 +9,14 @@ import { outputError } from "../core/files.ts";
 import { MANIFEST_FILE } from "../core/manifest.ts";
 import { writeImage } from "./writer.ts";
 import { writeImageBytes } from "./image_io.ts";
+import type { Compression } from "./chunk_codec.ts";
 
 /** How an image sink writes. */
 export interface ImageSinkOptions {
   /** A file name, or `-` for stdout. */
   target: string;
-  compress: boolean;
+  /** `true`: LZ4; `{ method: "zstd", level }`: zstd (see `chunk_codec.ts`). */
+  compress: Compression;
   /** The 256-bit key: present means encrypt. */
   key?: Uint8Array;
   /** Codec worker threads (0: on this thread). */

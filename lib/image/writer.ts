@@ -8,6 +8,7 @@ import { IoError } from "../errors.ts";
 import type { FileEntry } from "../entry.ts";
 import { type Manifest, MANIFEST_FILE } from "../core/manifest.ts";
 import { CodecPool } from "./codec_pool.ts";
+import { type Compression, compressionMethod } from "./chunk_codec.ts";
 import { deriveImageKeys } from "./derive.ts";
 import {
   DEFAULT_CHUNK_SIZE,
@@ -26,7 +27,8 @@ import { once } from "../core/files.ts";
 
 /** How an image is written. */
 export interface ImageWriteOptions {
-  compress: boolean;
+  /** Compress DATA chunks: `true` is LZ4; `{ method: "zstd", level }` zstd frames. */
+  compress: Compression;
   /** The user's 256-bit key: present means encrypt. */
   key?: Uint8Array;
   /** Codec worker threads (0: on this thread). */
@@ -176,7 +178,12 @@ export async function* writeImage(
   const w = new RecordEncoder(pool, opts, chunkSize);
   try {
     yield header;
-    const json = new TextEncoder().encode(JSON.stringify(manifest, null, 1));
+    const method = compressionMethod(opts.compress);
+    const level = typeof opts.compress === "object" ? opts.compress.level : undefined;
+    const stamped: Manifest = method
+      ? { ...manifest, compression: { method, ...(method === "zstd" ? { level } : {}) } }
+      : manifest;
+    const json = new TextEncoder().encode(JSON.stringify(stamped, null, 1));
     yield* w.entry(0, { path: MANIFEST_FILE, size: json.length, mode: 0o640, data: once(json) });
     let index = 1;
     for await (const e of entries) yield* w.entry(index++, e);
