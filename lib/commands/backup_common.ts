@@ -38,6 +38,7 @@ import {
   pageLsnSummary,
   readIncrementalBase,
   recordFullLockingChain,
+  type TtsMode,
   ttsMode,
 } from "./backup_page_lsn.ts";
 
@@ -268,9 +269,10 @@ export async function runBackupInto(
   write: (source: BackupSource) => Promise<number>,
   extra: { crc?: boolean; image?: boolean } = {},
 ): Promise<number> {
-  const mode = ttsMode(ctx.options);
+  let mode = ttsMode(ctx.options);
   const base = ctx.options.incremental ? await readIncrementalBase(ctx) : undefined;
   const plan = await planBackup(ctx, spec);
+  mode = modeForWholeDb(ctx, mode, plan.whole);
   let source: BackupSource | undefined;
   try {
     if (mode === "with-minimum-locking") {
@@ -332,4 +334,29 @@ function finishBackup(
       (ctx.options.lockPerTable ? ` in all, longest ${longest.toFixed(3)} s` : "") +
       (lsn ? `, ${lsn.extra}` : ""),
   });
+}
+
+/**
+ * Minimum locking does not yet carry the parts of a whole-database backup that are
+ * read at the lock (logical tables, views, routines, triggers, events, the binlog
+ * position): a full backup whose selection has any of them is taken with full
+ * locking instead, and says so; an incremental (which cannot lock fully) says what
+ * it leaves out.
+ */
+function modeForWholeDb(ctx: CommandContext, mode: TtsMode, whole: WholeDbPlan): TtsMode {
+  if (mode !== "with-minimum-locking") return mode;
+  const parts = whole.logical.length + whole.objects.length;
+  if (parts === 0) return mode;
+  if (ctx.options.incremental) {
+    ctx.report.warn(
+      `this incremental carries only InnoDB tablespaces: ${parts} logical tables and objects ` +
+        "of the selection (and the binlog position) are in full backups only",
+    );
+    return mode;
+  }
+  ctx.report.info(
+    `the selection has ${whole.logical.length} logical tables and ${whole.objects.length} ` +
+      "objects, which minimum locking does not carry yet: using --use-tts=with-full-locking",
+  );
+  return "with-full-locking";
 }
