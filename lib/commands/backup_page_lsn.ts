@@ -124,6 +124,7 @@ export async function openPageLsnBackup(
     conn: plan.conn,
     facts: plan.facts,
     tables: plan.selection.tables,
+    lockWaitTimeout: o.lockWaitTimeout,
     spoolDir: opts.spoolDir ?? o.backupDir ?? tmpdir(),
     base: opts.base,
     endEntry: opts.image,

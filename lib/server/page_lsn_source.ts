@@ -51,6 +51,8 @@ export interface PageLsnSourceOptions {
   conn: Connection;
   facts: ServerFacts;
   tables: SelectedTable[];
+  /** Seconds FLUSH ... FOR EXPORT may wait for a table (`--lock-wait-timeout`). */
+  lockWaitTimeout?: number;
   /** Where the deltas are spooled (a private directory is made inside). */
   spoolDir: string;
   /** Incremental: the backup it continues. */
@@ -159,7 +161,11 @@ function tableRecords(
 /** Open the source; call close() in a `finally`. */
 export async function openPageLsnSource(opts: PageLsnSourceOptions): Promise<PageLsnSource> {
   const { conn, facts } = opts;
-  const session = new LockSession(conn, facts, { signal: opts.signal, onLock: opts.onLock });
+  const session = new LockSession(conn, facts, {
+    signal: opts.signal,
+    onLock: opts.onLock,
+    lockWaitTimeout: opts.lockWaitTimeout,
+  });
   let exp: PageLsnExport | undefined;
   try {
     const start = await startChain(opts);
