@@ -9,6 +9,7 @@ import type { CommandContext } from "./command.ts";
 import type { Options } from "./options.ts";
 import type { SelectionSpec } from "./selection.ts";
 import type { RunReport } from "./run_report.ts";
+import { EXPORT_LOCK } from "../server/lock_session.ts";
 import { IoError, UsageError } from "../errors.ts";
 import type { ServerFacts } from "../core/manifest.ts";
 import { tableLabel } from "../core/label.ts";
@@ -55,7 +56,7 @@ export function isPageLsn(s: BackupSource): s is PageLsnSource {
 export const BACKUP_PRIVILEGES = ["SELECT", "LOCK TABLES", "RELOAD", "PROCESS"] as const;
 
 export const BACKUP_HELP = `
-The backup user needs ${BACKUP_PRIVILEGES.join(", ")} (FLUSH TABLES ... FOR EXPORT
+The backup user needs ${BACKUP_PRIVILEGES.join(", ")} (${EXPORT_LOCK}
 takes SELECT, LOCK TABLES and RELOAD; PROCESS reads information_schema's InnoDB tables and
 names the sessions a lock waits for).
 
@@ -74,7 +75,7 @@ The manifest lists what was taken and what was skipped with the reason, and the
 binary log position (file, position, GTIDs) read while the tables were locked.
 User accounts and grants are not part of a backup.
 
-All selected tables are locked at once with FLUSH TABLES ... FOR EXPORT, so the
+All selected tables are locked at once with ${EXPORT_LOCK}, so the
 backup is consistent across them; writes to other tables go on. Their .ibd and
 .cfg files are read from the data directory (ibvault must run on the database host
 as a user who can read it; --datadir if the server sees it under another path),
@@ -246,7 +247,7 @@ export async function openExport(
       const what = tables.length === 1
         ? tableLabel(tables[0].database, tables[0].name)
         : `${tables.length} tables`;
-      if (event === "locked") ctx.report.info(`locked ${what} (FLUSH TABLES ... FOR EXPORT)`);
+      if (event === "locked") ctx.report.info(`locked ${what} (${EXPORT_LOCK})`);
       else ctx.report.info(`unlocked ${what} after ${(ms / 1000).toFixed(3)} s`);
     },
   });

@@ -5,6 +5,7 @@
  * chain fields of a full-locking backup, and what the summary reports (lock time,
  * delta size, pages replaced per table).
  */
+import { EXPORT_LOCK } from "../server/lock_session.ts";
 import { tmpdir } from "node:os";
 import type { CommandContext } from "./command.ts";
 import type { Options } from "./options.ts";
@@ -137,7 +138,7 @@ export async function openPageLsnBackup(
         ? tableLabel(tables[0].database, tables[0].name)
         : `${tables.length} tables`;
       if (event === "locked") {
-        ctx.report.info(`hot copy done; locked ${what} (FLUSH TABLES ... FOR EXPORT)`);
+        ctx.report.info(`hot copy done; locked ${what} (${EXPORT_LOCK})`);
       } else ctx.report.info(`unlocked ${what} after ${(ms / 1000).toFixed(3)} s`);
     },
   });

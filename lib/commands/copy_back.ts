@@ -8,6 +8,7 @@
  */
 import type { Connection } from "mysql2/promise";
 import type { Command, CommandContext } from "./command.ts";
+import { DISCARD_STEP } from "../server/import.ts";
 import { CONNECTION_OPTIONS, IMAGE_READ_OPTIONS } from "./options.ts";
 import { renamesOf, selectionSpec } from "./selection.ts";
 import { type OpenedSource, openSource } from "./open_source.ts";
@@ -234,7 +235,7 @@ export const copyBackCommand: Command = {
     '[--rename "OLD TO NEW" ...] [OPTIONS]',
   help: `Imports tables into the running server by transportable tablespaces: for each
 table CREATE TABLE from the recorded statement (under its new name with --rename),
-ALTER TABLE ... DISCARD TABLESPACE, its .ibd and .cfg placed in the data directory
+${DISCARD_STEP}, its .ibd and .cfg placed in the data directory
 with the owner and mode of the server's files, ALTER TABLE ... IMPORT TABLESPACE,
 ANALYZE TABLE. FULLTEXT indexes, which InnoDB cannot import, are dropped, the table
 rebuilt and the indexes created again (on a large table this takes a while). ibvault must run on the database host, as a user who may write the

@@ -58,7 +58,7 @@ export interface Options {
   keyringFile?: string;
   // backup
   lockPerTable: boolean;
-  /** Seconds FLUSH TABLES ... FOR EXPORT may wait for a table (session lock_wait_timeout). */
+  /** Seconds the export lock may wait for a table (session lock_wait_timeout). */
   lockWaitTimeout: number;
   strict: boolean;
   skipPageCheck: boolean;

@@ -27,6 +27,9 @@ const CREATE_DATABASE_HEAD =
  * byte. A statement of another shape (TEMPORARY, OR REPLACE, IF NOT EXISTS, LIKE,
  * no column list) is refused with a ServerError.
  */
+/** How help text names the discard step of an import. */
+export const DISCARD_STEP = "ALTER TABLE ... DISCARD TABLESPACE";
+
 export function renameCreateTable(statement: string, database: string, table: string): string {
   const head = CREATE_TABLE_HEAD.exec(statement);
   const bad = () =>

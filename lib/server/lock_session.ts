@@ -33,6 +33,9 @@ export type LockListener = (
 ) => void;
 
 /** The `FLUSH TABLES ... FOR EXPORT` statement for these tables (same on both flavours). */
+/** How help and log lines name the export lock statement. */
+export const EXPORT_LOCK = "FLUSH TABLES ... FOR EXPORT";
+
 export function flushForExportSql(tables: SelectedTable[]): string {
   return `FLUSH TABLES ${tables.map((t) => quoteTable(t.database, t.name)).join(", ")} FOR EXPORT`;
 }
