@@ -30,11 +30,12 @@ export function latin1(text: string): Uint8Array {
  * Run the binary with `args` (strings or raw bytes) through bash, so bytes that
  * are not UTF-8 reach it as they are. `mode`: "setsid" runs it without a
  * controlling terminal; "pty" runs it on a pseudo-terminal (script(1)) with
- * `input` typed into it after `typeDelayMs`.
+ * `input` typed into it once `waitFor` (default the password prompt) is on its
+ * output.
  */
 export async function runBinary(
   args: (string | Uint8Array)[],
-  opts: { mode?: "plain" | "setsid" | "pty"; input?: string; typeDelayMs?: number } = {},
+  opts: { mode?: "plain" | "setsid" | "pty"; input?: string; waitFor?: string } = {},
 ): Promise<BinaryRun> {
   if (!existsSync(BINARY)) throw new Error("dist/ibvault is missing: run deno task compile first");
   const line = ["exec", ansiC(BINARY), ...args.map(ansiC)].join(" ");
@@ -57,14 +58,37 @@ export async function runBinary(
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).spawn();
+  const stdout = collect(child.stdout);
+  const stderr = collect(child.stderr);
   const writer = child.stdin.getWriter();
   if (opts.input !== undefined) {
-    await new Promise((r) => setTimeout(r, opts.typeDelayMs ?? 1500));
-    await writer.write(new TextEncoder().encode(opts.input));
+    // Type only once the prompt is on the terminal (a fixed delay raced a loaded
+    // machine); a child that ended first shows in its exit code and output.
+    await waitFor(() => stdout.text().includes(opts.waitFor ?? "Enter password: "), child.status);
+    await writer.write(new TextEncoder().encode(opts.input)).catch(() => {});
     if (opts.mode === "pty") await new Promise((r) => setTimeout(r, 500));
   }
   await writer.close().catch(() => {});
-  const out = await child.output();
+  const status = await child.status;
+  return { code: status.code, stdout: await stdout.done, stderr: await stderr.done };
+}
+
+/** Text read so far from `stream`, and a promise of all of it once it ends. */
+function collect(stream: ReadableStream<Uint8Array>): { text(): string; done: Promise<string> } {
   const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  let text = "";
+  const done = (async () => {
+    for await (const chunk of stream) text += dec.decode(chunk, { stream: true });
+    return text + dec.decode();
+  })();
+  return { text: () => text, done };
+}
+
+/** Resolve once `ready()` holds, `ended` settles, or 60 s have passed. */
+async function waitFor(ready: () => boolean, ended: Promise<unknown>): Promise<void> {
+  let over = false;
+  ended.then(() => over = true, () => over = true);
+  for (let waited = 0; !ready() && !over && waited < 60_000; waited += 50) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
