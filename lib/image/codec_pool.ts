@@ -3,6 +3,8 @@
  * each) that encode or decode records. Callers keep results in order by awaiting
  * the promises in submission order; the number of pending jobs is bounded by the
  * caller, which is what bounds memory. `threads: 0` runs the codec in this thread.
+ * Workers start with the first job, so a run that fails before any (a damaged
+ * image header or manifest) never pays for their threads.
  */
 import type { Worker } from "node:worker_threads";
 import { startWorker } from "../workers.ts";
@@ -94,10 +96,11 @@ export class CodecPool {
   #inline?: Promise<CodecKeys | undefined>;
   #init: CodecWorkerData;
   #failed?: Error;
+  #threads = 0;
   /** Buffers given back by the workers (job inputs, unused outputs), for reuse. */
   readonly buffers: BufferPool = new BufferPool(16);
 
-  /** Start `threads` workers (0: encode/decode on this thread). */
+  /** A pool of `threads` workers, started on first use (0: encode/decode on this thread). */
   constructor(threads: number, init: CodecWorkerData) {
     this.#init = init;
     if (threads <= 0) {
@@ -106,18 +109,27 @@ export class CodecPool {
         : Promise.resolve(undefined);
       return;
     }
-    for (let i = 0; i < threads; i++) {
-      const w = startWorker("lib/image/codec_worker.ts", init);
+    this.#threads = threads;
+  }
+
+  /** How many threads do the work (0 when inline). */
+  get threads(): number {
+    return this.#threads;
+  }
+
+  /** How many worker threads are running (none before the first job). */
+  get running(): number {
+    return this.#workers.length;
+  }
+
+  #start(): void {
+    for (let i = 0; i < this.#threads; i++) {
+      const w = startWorker("lib/image/codec_worker.ts", this.#init);
       w.on("message", (m: CodecReply) => this.#onReply(i, m));
       w.on("error", (e: Error) => this.#fail(e));
       this.#workers.push(w);
       this.#load.push(0);
     }
-  }
-
-  /** How many threads do the work (0 when inline). */
-  get threads(): number {
-    return this.#workers.length;
   }
 
   #onReply(worker: number, m: CodecReply) {
@@ -155,6 +167,7 @@ export class CodecPool {
     out: ArrayBuffer | undefined,
   ): Promise<CodecResult> {
     if (this.#failed) return Promise.reject(this.#failed);
+    if (this.#workers.length === 0) this.#start();
     const data = leadingBuffer(input);
     const spare = out && out !== data ? out : undefined;
     const full = { ...job, id: this.#nextId++, data, len: input.length, out: spare } as CodecJob;
@@ -201,10 +214,11 @@ export class CodecPool {
     return this.#post({ op: "decode", rec, mode }, record, out);
   }
 
-  /** Stop the workers. */
+  /** Stop the workers (a closed pool takes no more jobs). */
   async close(): Promise<void> {
     const ws = this.#workers;
     this.#workers = [];
+    this.#failed ??= new Error("codec pool closed");
     await Promise.all(ws.map((w) => w.terminate()));
   }
 }

@@ -158,10 +158,12 @@ class EntryIterator {
     // Untrusted: bounded before anything is allocated, scanned as it arrives, validated once.
     const scan = new ManifestScanner(name);
     scan.declare(info.size);
+    // Entry 0's records are decoded on this thread into buffers of their own (never
+    // recycled), so the parts are kept as they are, not copied.
     const parts: Uint8Array[] = [];
     for await (const d of this.#chunks(0, info, { storedBytes: 0, chunks: 0 })) {
       scan.feed(d.r.data);
-      parts.push(d.r.data.slice());
+      parts.push(d.r.data);
     }
     this.totals.entries++;
     const m = readManifestBytes(concatBytes(parts), name);

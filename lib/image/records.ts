@@ -109,6 +109,8 @@ export class RecordReader {
   private constructor(
     readonly header: ImageHeader,
     readonly pool: CodecPool,
+    /** Decodes the manifest's records and the small entry and end records, on this thread. */
+    readonly inline: CodecPool,
     readonly input: ByteReader,
     readonly opts: RecordReaderOptions,
   ) {
@@ -141,7 +143,8 @@ export class RecordReader {
       mac = k.mac;
     }
     const pool = new CodecPool(opts.threads, { compress: false, enc, mac });
-    return new RecordReader(header, pool, input, opts);
+    const inline = new CodecPool(0, { compress: false, enc, mac });
+    return new RecordReader(header, pool, inline, input, opts);
   }
 
   #corrupt(message: string): Item {
@@ -170,9 +173,14 @@ export class RecordReader {
       const where = `${at} (byte ${input.offset - RECORD_HEADER_SIZE})`;
       return this.#corrupt(`corrupt record header at ${where}: ${problem}`);
     }
+    // The manifest (entry 0, untrusted and bounded while it arrives) and the small
+    // entry and end records are decoded here: the workers start with the first
+    // file's data, so a damaged manifest is refused without them.
+    const data = h.type === RecordType.DATA;
+    const pool = data && h.entry > 0 ? this.pool : this.inline;
     // DATA records are read into buffers of the largest size a DATA record may have,
     // which the workers give back once decoded: the same few buffers go round.
-    const record = h.type === RecordType.DATA && this.pool.threads > 0
+    const record = pool.threads > 0
       ? new Uint8Array(this.pool.buffers.take(this.#dataCap), 0, RECORD_HEADER_SIZE + h.storedLen)
       : new Uint8Array(RECORD_HEADER_SIZE + h.storedLen);
     record.set(hdr);
@@ -184,9 +192,8 @@ export class RecordReader {
       this.#nextChunk = 0;
     } else if (h.type === RecordType.DATA) this.#nextChunk++;
     else this.#ended = true;
-    const data = h.type === RecordType.DATA;
     const m: DecodeMode = h.entry === 0 || !data ? "full" : this.opts.mode;
-    const p = this.pool.decode(h, record, m, data ? this.consumed.pop() : undefined);
+    const p = pool.decode(h, record, m, pool.threads > 0 ? this.consumed.pop() : undefined);
     p.catch(() => {});
     return { h, p };
   }
