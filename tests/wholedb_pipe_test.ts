@@ -44,6 +44,7 @@ Deno.test("binary: a whole database piped from backup-to-image into copy-back on
   const rErr = dec.decode(ro.stderr);
   assert.equal(wo.code, 0, wErr);
   assert.equal(ro.code, 0, rErr);
+  assert.match(wErr, /hot copy done; locked/, "minimum locking (the default)");
   assert.match(wErr, /binary log position: src-bin\.\d+:\d+, GTID 0-11-\d+/);
   assert.match(rErr, /created view `shop`.`v_big`/);
   assert.match(rErr.trimEnd().split("\n").at(-1)!, /ibvault completed OK!/);
@@ -72,6 +73,7 @@ Deno.test("binary: a whole database piped from backup-to-image into copy-back on
       /objects: 2 view\(s\), 1 procedure\(s\), 2 function\(s\), 1 trigger\(s\), 1 event\(s\)/,
     );
     assert.match(text, /shop\/legacy\.sql/);
+    assert.match(text, /with-minimum-locking/);
     const j = await ibvault(["list-image", "--no-defaults", "--json", `--backup-image=${img}`])
       .output();
     const doc = JSON.parse(dec.decode(j.stdout));

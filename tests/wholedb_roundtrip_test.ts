@@ -29,6 +29,42 @@ async function backup(
   }
 }
 
+/** What every whole-database backup of the fixture holds, whatever the locking mode. */
+// deno-lint-ignore no-explicit-any
+function assertWholeDb(manifest: any, json: unknown): void {
+  assert.match(manifest.binlog.file, /^ibv-bin\.\d+$/);
+  assert.ok(manifest.binlog.position > 0);
+  assert.match(manifest.binlog.gtidBinlogPos, /^0-3-\d+$/);
+  const kinds = manifest.objects.map((o: Row) => `${o.kind} ${o.name}`).sort();
+  assert.deepEqual(kinds, [
+    "event cleanup",
+    "function doubled",
+    "function threshold",
+    "procedure add_child",
+    "trigger child_log",
+    "view v_big",
+    "view v_child",
+  ]);
+  const methods = Object.fromEntries(
+    manifest.tables.map((x: Row) => [x.name, x.method ?? "tts"]),
+  );
+  assert.deepEqual(methods, {
+    child: "tts",
+    legacy: "logical",
+    log: "logical",
+    mem: "definition",
+    parent: "tts",
+    parts: "tts",
+    sys: "logical",
+  });
+  assert.ok(manifest.entries.some((e: Row) => e.path === "shop/legacy.sql"));
+  // --json shows the position and the counts
+  const doc = JSON.stringify(json);
+  assert.match(doc, /"gtidBinlogPos":"0-3-\d+"/);
+  assert.match(doc, /"objects":7/);
+  assert.match(doc, /"logicalTables":4/);
+}
+
 Deno.test("whole database: backed up under writes, dropped, restored equal; renamed; one partition", async (t) => {
   await using srv = await startServer({ extraArgs: ["--log-bin=ibv-bin", "--server-id=3"] });
   await seedShop(srv);
@@ -48,37 +84,35 @@ Deno.test("whole database: backed up under writes, dropped, restored equal; rena
   const manifest = JSON.parse(await Deno.readTextFile(`${b.dir}/ibvault_manifest.json`));
   // the state at the lock is what the backup holds: take the snapshot from a restore
   await t.step("manifest: binlog position, every object, what was skipped", () => {
-    assert.match(manifest.binlog.file, /^ibv-bin\.\d+$/);
-    assert.ok(manifest.binlog.position > 0);
-    assert.match(manifest.binlog.gtidBinlogPos, /^0-3-\d+$/);
-    const kinds = manifest.objects.map((o: Row) => `${o.kind} ${o.name}`).sort();
-    assert.deepEqual(kinds, [
-      "event cleanup",
-      "function doubled",
-      "function threshold",
-      "procedure add_child",
-      "trigger child_log",
-      "view v_big",
-      "view v_child",
-    ]);
-    const methods = Object.fromEntries(
-      manifest.tables.map((x: Row) => [x.name, x.method ?? "tts"]),
+    assert.equal((b.json as Row).mode, "with-minimum-locking", "minimum locking carries it all");
+    assertWholeDb(manifest, b.json);
+  });
+
+  await t.step("full locking: the same parts", async () => {
+    const full = await backup(srv, { includeTables: "^shop\\.", useTts: "with-full-locking" });
+    assert.equal(full.code, 0, full.lines.join("\n") + (full.error?.message ?? ""));
+    assert.equal((full.json as Row).mode, "with-full-locking");
+    assertWholeDb(
+      JSON.parse(await Deno.readTextFile(`${full.dir}/ibvault_manifest.json`)),
+      full.json,
     );
-    assert.deepEqual(methods, {
-      child: "tts",
-      legacy: "logical",
-      log: "logical",
-      mem: "definition",
-      parent: "tts",
-      parts: "tts",
-      sys: "logical",
+    await Deno.remove(full.dir, { recursive: true });
+  });
+
+  await t.step("an incremental carries them too; logical tables are not 'gone'", async () => {
+    await srv.query("CALL shop.add_child(1, 5)");
+    const inc = await backup(srv, {
+      includeTables: "^shop\\.",
+      incremental: true,
+      incrementalBase: `dir:${b.dir}`,
     });
-    assert.ok(manifest.entries.some((e: Row) => e.path === "shop/legacy.sql"));
-    // --json shows the position and the counts
-    const doc = JSON.stringify(b.json);
-    assert.match(doc, /"gtidBinlogPos":"0-3-\d+"/);
-    assert.match(doc, /"objects":7/);
-    assert.match(doc, /"logicalTables":4/);
+    assert.equal(inc.code, 0, inc.lines.join("\n") + (inc.error?.message ?? ""));
+    const m = JSON.parse(await Deno.readTextFile(`${inc.dir}/ibvault_manifest.json`));
+    assert.equal(m.kind, "incremental");
+    assertWholeDb(m, inc.json);
+    assert.equal(m.gone, undefined, JSON.stringify(m.gone));
+    assert.notEqual(m.binlog.position, manifest.binlog.position, "read at this backup's lock");
+    await Deno.remove(inc.dir, { recursive: true });
   });
 
   await t.step("--strict refuses and names what TTS cannot carry", async () => {

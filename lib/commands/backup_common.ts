@@ -27,6 +27,7 @@ import {
   lockedLogicalTables,
   logicalColumns,
   readDefinitions,
+  readWholeDbRecords,
   selectedDatabases,
   type WholeDbPlan,
   wholeDbSource,
@@ -39,7 +40,6 @@ import {
   pageLsnSummary,
   readIncrementalBase,
   recordFullLockingChain,
-  type TtsMode,
   ttsMode,
 } from "./backup_page_lsn.ts";
 
@@ -270,19 +270,13 @@ export async function runBackupInto(
   write: (source: BackupSource) => Promise<number>,
   extra: { crc?: boolean; image?: boolean } = {},
 ): Promise<number> {
-  let mode = ttsMode(ctx.options);
+  const mode = ttsMode(ctx.options);
   const base = ctx.options.incremental ? await readIncrementalBase(ctx) : undefined;
   const plan = await planBackup(ctx, spec);
-  mode = modeForWholeDb(ctx, mode, plan.whole);
   let source: BackupSource | undefined;
   try {
     if (mode === "with-minimum-locking") {
-      source = await openPageLsnBackup(ctx, plan, {
-        image: extra.image ?? false,
-        base,
-        recordedOptions: recordedOptions(ctx.options),
-        onProgress: progressOf(ctx, plan, () => (source as PageLsnSource).totalBytes),
-      });
+      source = await openMinimumLocking(ctx, plan, base, extra.image ?? false);
     } else {
       source = await openExport(ctx, plan, extra);
       await recordFullLockingChain(source, plan, ctx.options.lockPerTable);
@@ -294,6 +288,41 @@ export async function runBackupInto(
     await source?.close();
     await endQuietly(plan.conn);
   }
+}
+
+/**
+ * Open a minimum-locking (or incremental) backup of a plan as a whole-database
+ * source: the logical tables' records and the databases are read now, and under
+ * the page-LSN export's lock, on its connection, the binlog position and the
+ * logical tables' rows (which the lock covers too).
+ */
+async function openMinimumLocking(
+  ctx: CommandContext,
+  plan: BackupPlan,
+  base: Awaited<ReturnType<typeof readIncrementalBase>> | undefined,
+  image: boolean,
+): Promise<PageLsnSource> {
+  const at: AtLock = { tables: [], databases: [] };
+  await readWholeDbRecords(plan.conn, plan.whole, at);
+  const step = atLockStep(plan.whole, plan.facts.flavor, at, undefined, true);
+  let source: PageLsnSource | undefined = undefined;
+  const inner = await openPageLsnBackup(ctx, plan, {
+    image,
+    base,
+    recordedOptions: recordedOptions(ctx.options),
+    onProgress: progressOf(ctx, plan, () => source?.totalBytes ?? 0),
+    atLock: {
+      alsoLock: lockedLogicalTables(plan.whole),
+      carried: plan.whole.logical,
+      step: async (conn) => {
+        await step(conn);
+        if (at.binlog) ctx.report.info(`binary log position: ${describeBinlog(at.binlog)}`);
+      },
+      endFields: () => (at.binlog ? { binlog: at.binlog } : {}),
+    },
+  });
+  source = wholeDbSource(inner, plan.whole, at);
+  return source;
 }
 
 /** Print the backup's summary line and document. */
@@ -335,29 +364,4 @@ function finishBackup(
       (ctx.options.lockPerTable ? ` in all, longest ${longest.toFixed(3)} s` : "") +
       (lsn ? `, ${lsn.extra}` : ""),
   });
-}
-
-/**
- * Minimum locking does not yet carry the parts of a whole-database backup that are
- * read at the lock (logical tables, views, routines, triggers, events, the binlog
- * position): a full backup whose selection has any of them is taken with full
- * locking instead, and says so; an incremental (which cannot lock fully) says what
- * it leaves out.
- */
-function modeForWholeDb(ctx: CommandContext, mode: TtsMode, whole: WholeDbPlan): TtsMode {
-  if (mode !== "with-minimum-locking") return mode;
-  const parts = whole.logical.length + whole.objects.length;
-  if (parts === 0) return mode;
-  if (ctx.options.incremental) {
-    ctx.report.warn(
-      `this incremental carries only InnoDB tablespaces: ${parts} logical tables and objects ` +
-        "of the selection (and the binlog position) are in full backups only",
-    );
-    return mode;
-  }
-  ctx.report.info(
-    `the selection has ${whole.logical.length} logical tables and ${whole.objects.length} ` +
-      "objects, which minimum locking does not carry yet: using --use-tts=with-full-locking",
-  );
-  return "with-full-locking";
 }

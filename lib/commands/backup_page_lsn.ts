@@ -22,6 +22,7 @@ import { formatBytes } from "../progress/reporter.ts";
 import { parseAlgorithm } from "../innodb/algorithm.ts";
 import { openImageSource } from "../image/source.ts";
 import {
+  type AtLockParts,
   type IncrementalBase,
   openPageLsnSource,
   type PageLsnSource,
@@ -118,6 +119,8 @@ export async function openPageLsnBackup(
     base?: IncrementalBase;
     recordedOptions: Record<string, unknown>;
     onProgress: (bytes: number, path: string) => void;
+    /** The whole-database parts read under the same lock. */
+    atLock?: AtLockParts;
   },
 ): Promise<PageLsnSource> {
   const o = ctx.options;
@@ -133,6 +136,7 @@ export async function openPageLsnBackup(
     algorithm: o.skipPageCheck ? undefined : parseAlgorithm(plan.facts.checksumAlgorithm),
     signal: ctx.signal,
     onProgress: opts.onProgress,
+    atLock: opts.atLock,
     onLock: (event, tables, ms) => {
       const what = tables.length === 1
         ? tableLabel(tables[0].database, tables[0].name)

@@ -4,6 +4,7 @@
  * (checksum, and authentication when encrypted) but not decompressed.
  */
 import process from "node:process";
+import { CorruptionError } from "../errors.ts";
 import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
 import { openImageOrXbstream } from "./open_source.ts";
@@ -15,7 +16,13 @@ import { tableOfPath } from "../names/table_path.ts";
 import { printable } from "../names/printable.ts";
 import { tableLabel } from "../core/label.ts";
 import { describeBinlog } from "../server/binlog.ts";
-import type { ChainFields } from "../core/chain.ts";
+import {
+  BACKUP_END_FILE,
+  type BackupEnd,
+  type ChainFields,
+  finalManifest,
+  parseBackupEnd,
+} from "../core/chain.ts";
 
 /** One listed entry. */
 interface Row {
@@ -38,7 +45,11 @@ export const listImageCommand: Command = {
   run: reported("list-image", async (ctx, rep) => {
     const o = ctx.options;
     const image = o.backupImage!;
-    const img = await openImageOrXbstream(ctx, { mode: "check" });
+    // a page-LSN image's last entry (small) completes the manifest: read it whole
+    const img = await openImageOrXbstream(ctx, {
+      mode: "check",
+      decodeWhole: (p) => p === BACKUP_END_FILE,
+    });
     if (img.kind === "xbstream") {
       const write = (t: string) => void process.stdout.write(t);
       const error = (m: string) => ctx.report.error(m);
@@ -46,10 +57,19 @@ export const listImageCommand: Command = {
       return await printXbstreamListing(img.bytes, img.name, out, ctx.signal);
     }
     const rows: Row[] = [];
+    let end: BackupEnd | undefined;
     try {
       const tables = tablesByEntry(img.manifest);
       for await (const e of img.entries()) {
-        for await (const _ of e.data) { /* verified, not decoded */ }
+        if (e.path === BACKUP_END_FILE && e.size > 16 << 20) {
+          throw new CorruptionError(`${img.name}: ${BACKUP_END_FILE} is too large`);
+        }
+        const parts: Uint8Array[] = [];
+        for await (const c of e.data) {
+          /* verified, not decoded (but the end entry) */
+          if (e.path === BACKUP_END_FILE && c.length > 0) parts.push(c.slice());
+        }
+        if (e.path === BACKUP_END_FILE) end = parseBackupEnd(parts, img.name);
         rows.push({
           path: e.path,
           size: e.size,
@@ -61,7 +81,7 @@ export const listImageCommand: Command = {
     } finally {
       await img.close();
     }
-    const m = img.manifest;
+    const m = end ? finalManifest(img.manifest, end) : img.manifest;
     const summary = {
       image,
       encrypted: img.header.encrypted,

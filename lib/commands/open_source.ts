@@ -22,6 +22,8 @@ export interface OpenSourceOptions {
   recycle?: boolean;
   /** A directory without a manifest: refused ("required", default) or imaged as plain files. */
   manifest?: "required" | "build";
+  /** "check" mode: entries whose path this accepts are decoded all the same. */
+  decodeWhole?: (path: string) => boolean;
 }
 
 /** A source opened from the options. */
@@ -94,5 +96,6 @@ export async function openImageOrXbstream(
     mode: opts.mode,
     recycle: opts.recycle,
     signal: ctx.signal,
+    decodeWhole: opts.decodeWhole,
   }, sniffed.bytes);
 }

@@ -7,7 +7,7 @@
  */
 import { ChainError, CorruptionError } from "../errors.ts";
 import { identityDifference, type ServerIdentity } from "./identity.ts";
-import type { Manifest } from "./manifest.ts";
+import type { BinlogPosition, Manifest } from "./manifest.ts";
 
 /** The manifest fields of backup identity and chains (top level of the manifest). */
 export interface ChainFields {
@@ -174,6 +174,8 @@ export interface BackupEnd {
   lockSeconds: number;
   deltaBytes: number;
   tables: { database: string; name: string; tablespaces: TablespaceRecord[] }[];
+  /** The binary log position read under the lock (whole-database backups). */
+  binlog?: BinlogPosition;
 }
 
 /** The path of the file a delta entry applies to, or undefined if `path` is not a delta. */
@@ -183,7 +185,8 @@ export function deltaTarget(path: string): string | undefined {
 
 /**
  * The manifest completed with what the backup's end says: end LSN, start LSN, lock
- * time, per table its tablespaces.
+ * time, per TTS table its tablespaces (tables the end does not name, such as
+ * logical ones, are left as they are), and the binlog position when recorded.
  */
 export function finalManifest(m: Manifest, end: BackupEnd): Manifest {
   const byTable = new Map(end.tables.map((t) => [`${t.database}\0${t.name}`, t.tablespaces]));
@@ -193,10 +196,11 @@ export function finalManifest(m: Manifest, end: BackupEnd): Manifest {
     startLsn: end.startLsn,
     lockSeconds: end.lockSeconds,
     deltaBytes: end.deltaBytes,
-    tables: m.tables.map((t) => ({
-      ...t,
-      tablespaces: byTable.get(`${t.database}\0${t.name}`) ?? [],
-    })),
+    ...(end.binlog ? { binlog: end.binlog } : {}),
+    tables: m.tables.map((t) => {
+      const spaces = byTable.get(`${t.database}\0${t.name}`);
+      return spaces ? { ...t, tablespaces: spaces } : t;
+    }),
   } as Manifest;
 }
 
@@ -212,6 +216,10 @@ export function parseBackupEnd(parts: Uint8Array[], where: string): BackupEnd {
     const end = JSON.parse(new TextDecoder().decode(all)) as BackupEnd;
     if (typeof end?.endLsn !== "string" || !Array.isArray(end.tables)) {
       throw new Error("fields missing");
+    }
+    const b = end.binlog as unknown;
+    if (b !== undefined && (typeof b !== "object" || b === null || Array.isArray(b))) {
+      throw new Error("binlog is not an object");
     }
     return end;
   } catch (err) {

@@ -56,6 +56,8 @@ export interface ImageReadOptions {
    * chunk. Saves an allocation per chunk and keeps memory low.
    */
   recycle?: boolean;
+  /** "check" mode: entries whose path this accepts yield their content all the same. */
+  decodeWhole?: (path: string) => boolean;
 }
 
 /** One entry of an image being read. */
@@ -196,7 +198,7 @@ class EntryIterator {
     if (kept) yield* keptStart(kept, info.size);
     let n = 0;
     for await (const c of this.#chunks(d.h.entry, info, stats)) {
-      if (this.mode === "check") continue;
+      if (this.mode === "check" && !this.records.decodedWhole(d.h.entry)) continue;
       n++;
       yield kept ? keptChunk(kept, c.r, c.h.rawLen) : c.r.data;
       if (this.#recycle && c.r.data.byteOffset === 0) {
@@ -257,6 +259,7 @@ export async function openImage(
     mode,
     name,
     signal: opts.signal,
+    decodeWhole: opts.decodeWhole,
   });
   const it = new EntryIterator(records, name, mode, opts.recycle === true);
   let manifest: Manifest;

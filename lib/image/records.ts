@@ -12,6 +12,7 @@ import { CodecPool, type CodecResult } from "./codec_pool.ts";
 import type { DecodeMode } from "./chunk_codec.ts";
 import { deriveImageKeys, equalBytes } from "./derive.ts";
 import {
+  decodeEntryPayload,
   decodeImageHeader,
   decodeRecordHeader,
   IMAGE_HEADER_SIZE,
@@ -43,6 +44,8 @@ export interface RecordReaderOptions {
   /** The image's name in messages. */
   name: string;
   signal?: AbortSignal;
+  /** "check" mode: the data of entries whose path this accepts is decoded in full. */
+  decodeWhole?: (path: string) => boolean;
 }
 
 const typeName = (t: number) =>
@@ -105,6 +108,7 @@ export class RecordReader {
   #ended = false;
   #peeked?: DecodedRecord;
   readonly #dataCap: number;
+  readonly #whole = new Set<number>();
 
   private constructor(
     readonly header: ImageHeader,
@@ -192,10 +196,23 @@ export class RecordReader {
       this.#nextChunk = 0;
     } else if (h.type === RecordType.DATA) this.#nextChunk++;
     else this.#ended = true;
-    const m: DecodeMode = h.entry === 0 || !data ? "full" : this.opts.mode;
+    const m: DecodeMode = h.entry === 0 || !data || this.#whole.has(h.entry)
+      ? "full"
+      : this.opts.mode;
     const p = pool.decode(h, record, m, pool.threads > 0 ? this.consumed.pop() : undefined);
     p.catch(() => {});
+    if (h.type === RecordType.ENTRY && this.opts.decodeWhole && this.opts.mode === "check") {
+      // rare entries decoded whole: the entry record names its path (bad ones are reported later)
+      const path = await p.then((r) => decodeEntryPayload(r.data, this.opts.name).path)
+        .catch(() => "");
+      if (path && this.opts.decodeWhole(path)) this.#whole.add(h.entry);
+    }
     return { h, p };
+  }
+
+  /** True when the data of entry `index` is decoded in full despite the mode (`decodeWhole`). */
+  decodedWhole(index: number): boolean {
+    return this.#whole.has(index);
   }
 
   #push(item: Item): void {

@@ -63,6 +63,11 @@ export interface PageLsnExportOptions {
   /** Bytes per read in the hot pass (default 1 MiB). */
   chunkSize?: number;
   signal?: AbortSignal;
+  /**
+   * Run on the locked connection while the tables are locked, after the end LSN
+   * is read (whole-database backups: the binlog position, logical tables' rows).
+   */
+  atLock?: (conn: Connection) => Promise<void>;
   /** Called after the hot pass, before the lock (tests pause writers here). */
   beforeLock?: () => Promise<void>;
   /** Called with the running count of hot-pass bytes read and the path being read. */
@@ -456,6 +461,7 @@ class PageLsnRun {
       const t0 = performance.now();
       await this.opts.locker.lock(this.opts.tables);
       const { current: endLsn } = await readServerLsns(this.opts.conn, this.opts.flavor);
+      await this.opts.atLock?.(this.opts.conn);
       for (const f of this.files) {
         this.opts.signal?.throwIfAborted();
         await this.lockedPass(f, startLsn, endLsn);

@@ -64,6 +64,24 @@ export interface PageLsnSourceOptions {
   signal?: AbortSignal;
   onLock?: LockListener;
   onProgress?: (bytes: number, path: string) => void;
+  /** Parts of a whole-database backup read under the same lock (see {@link AtLockParts}). */
+  atLock?: AtLockParts;
+}
+
+/**
+ * What a whole-database backup reads in the locked moment besides the
+ * tablespaces: the tables locked with them but carried another way (logical
+ * rows), the step run on the locked connection, the tables the backup carries
+ * another way (not `gone` for an incremental), and the fields the end adds.
+ */
+export interface AtLockParts {
+  /** Locked with the TTS tables by the same FLUSH TABLES ... FOR EXPORT. */
+  alsoLock: { database: string; name: string }[];
+  /** Tables carried in another form (logical, by definition). */
+  carried: { database: string; name: string }[];
+  step: (conn: Connection) => Promise<void>;
+  /** Fields known at the lock, for the end (an image's manifest went first). */
+  endFields: () => Pick<BackupEnd, "binlog">;
 }
 
 /** A running page-LSN backup. */
@@ -108,8 +126,9 @@ async function startChain(opts: PageLsnSourceOptions): Promise<ChainStart> {
       ((t as { tablespaces?: TablespaceRecord[] }).tablespaces ?? []).map((s) => [s.file, s])
     ),
   );
+  const now = [...opts.tables, ...(opts.atLock?.carried ?? [])];
   const gone = opts.base.manifest.tables
-    .filter((bt) => !opts.tables.some((t) => t.database === bt.database && t.name === bt.name))
+    .filter((bt) => !now.some((t) => t.database === bt.database && t.name === bt.name))
     .map((bt) => ({ database: bt.database, name: bt.name, reason: "not in this backup" }));
   if (gone.length) chain.gone = gone;
   return { chain, baseEnd, baseFiles };
@@ -174,13 +193,22 @@ export async function openPageLsnSource(opts: PageLsnSourceOptions): Promise<Pag
     for (const t of opts.tables) {
       for (const s of t.stems) labels.set(`${s}.ibd`, tableLabel(t.database, t.name));
     }
+    const extra: SelectedTable[] = (opts.atLock?.alsoLock ?? []).map((t) => ({
+      database: t.database,
+      name: t.name,
+      engine: "",
+      createOptions: "",
+      partitions: [],
+      stems: [],
+    }));
     exp = await openPageLsnExport({
       conn,
       flavor: facts.flavor,
       datadir: facts.datadir,
       tables: opts.tables,
+      atLock: opts.atLock?.step,
       locker: {
-        lock: (t) => session.lock(t),
+        lock: (t) => session.lock([...t, ...extra]),
         unlock: async () => {
           // the statements the manifest records must be those of the locked tables
           for (const t of opts.tables) {
@@ -208,7 +236,7 @@ export async function openPageLsnSource(opts: PageLsnSourceOptions): Promise<Pag
       ...buildManifest({ server: facts, options: opts.recordedOptions, databases, tables }),
       ...start.chain,
     } as Manifest;
-    return new PageLsnSourceImpl(exp, session, first, tables, databases, opts.endEntry);
+    return new PageLsnSourceImpl(exp, session, first, tables, databases, opts);
   } catch (err) {
     await exp?.close();
     await session.close();
@@ -230,7 +258,7 @@ class PageLsnSourceImpl implements PageLsnSource {
     readonly first: Manifest,
     readonly tables: TableRecord[],
     readonly databases: DatabaseRecord[],
-    readonly endEntry: boolean,
+    readonly opts: Pick<PageLsnSourceOptions, "endEntry" | "atLock">,
   ) {
     this.name = `${first.server?.flavor ?? "server"} ${first.server?.version ?? ""}`.trim();
     this.totalBytes = exp.files.reduce((n, f) => n + f.bytes, 0);
@@ -258,7 +286,7 @@ class PageLsnSourceImpl implements PageLsnSource {
       yield this.counted(entry);
     }
     this.completed = true;
-    if (this.endEntry) {
+    if (this.opts.endEntry) {
       const bytes = new TextEncoder().encode(JSON.stringify(this.backupEnd(), null, 1) + "\n");
       yield this.counted({
         path: BACKUP_END_FILE,
@@ -303,6 +331,7 @@ class PageLsnSourceImpl implements PageLsnSource {
           .filter((s) => t.files.includes(s.file + DELTA_SUFFIX))
           .map(({ table: _, ...s }) => s),
       })),
+      ...this.opts.atLock?.endFields(),
     };
   }
 

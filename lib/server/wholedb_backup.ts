@@ -14,10 +14,11 @@ import type { FileEntry } from "../entry.ts";
 import { encodeFilename } from "../names/filename.ts";
 import { quoteIdentifier, quoteTable } from "../names/quote.ts";
 import { Crc32c } from "../core/crc.ts";
-import { IoError } from "../errors.ts";
+import { IoError, ServerError } from "../errors.ts";
 import type { LogicalColumn } from "../core/logical_format.ts";
 import type { DatabaseRecord, Manifest, SkippedRecord, TableRecord } from "../core/manifest.ts";
 import type { SeenEntry } from "../core/completeness.ts";
+import { BACKUP_END_FILE } from "../core/chain.ts";
 import type { Catalog } from "./tables.ts";
 import { queryRows, SYSTEM_DATABASES } from "./facts.ts";
 import type { TtsExport } from "./export.ts";
@@ -258,109 +259,160 @@ export interface AtLock {
 }
 
 /**
- * The `atLock` step of the export for a whole-database plan: read the binlog
- * position, the logical tables' CREATE statements, and spool their rows, all on
- * the locked connection. Fills `into`.
+ * The manifest records of a whole-database plan's logical tables (CREATE TABLE
+ * as the server shows it now) and of the databases of its logical tables and
+ * objects. Full locking reads them under the lock; minimum locking before the hot
+ * pass (an image's manifest goes first), checked again under the lock.
+ */
+export async function readWholeDbRecords(
+  conn: Connection,
+  plan: WholeDbPlan,
+  into: AtLock,
+): Promise<void> {
+  for (const t of plan.logical) {
+    const rec: TableRecord = {
+      database: t.database,
+      name: t.name,
+      engine: t.engine,
+      createStatement: plan.definitions.get(t) ?? await showCreate(conn, t),
+      files: t.entry ? [t.entry] : [],
+      method: t.method,
+    };
+    into.tables.push(rec);
+  }
+  const dbs = new Set([...plan.logical, ...plan.objects].map((t) => t.database));
+  for (const db of dbs) {
+    const rows = await queryRows<Record<string, string>>(
+      conn,
+      `SHOW CREATE DATABASE ${quoteIdentifier(db)}`,
+    );
+    into.databases.push({
+      name: db,
+      dir: encodeFilename(db),
+      createStatement: String(rows[0]?.["Create Database"] ?? ""),
+    });
+  }
+}
+
+async function showCreate(conn: Connection, t: LogicalTable): Promise<string> {
+  const rows = await queryRows<Record<string, string>>(
+    conn,
+    `SHOW CREATE TABLE ${quoteTable(t.database, t.name)}`,
+  );
+  return String(rows[0]?.["Create Table"] ?? "");
+}
+
+/**
+ * The `atLock` step of an export for a whole-database plan, run on the locked
+ * connection: read the binlog position and spool the logical tables' rows.
+ * `recordsRead` false (full locking): the records of {@link readWholeDbRecords}
+ * are read here too; true (minimum locking, records read before the hot pass):
+ * each logical table's CREATE TABLE is checked unchanged (AUTO_INCREMENT=N aside)
+ * and ServerError names one that was altered. Fills `into`.
  */
 export function atLockStep(
   plan: WholeDbPlan,
   flavor: "mariadb" | "mysql",
   into: AtLock,
   spoolDir?: string,
+  recordsRead = false,
 ): (conn: Connection) => Promise<void> {
   return async (conn) => {
     into.binlog = await readBinlogPosition(conn, flavor);
-    for (const t of plan.logical) {
-      const rows = plan.definitions.has(t)
-        ? [{ "Create Table": plan.definitions.get(t)! }]
-        : await queryRows<Record<string, string>>(
-          conn,
-          `SHOW CREATE TABLE ${quoteTable(t.database, t.name)}`,
-        );
-      const rec: TableRecord = {
-        database: t.database,
-        name: t.name,
-        engine: t.engine,
-        createStatement: String(rows[0]?.["Create Table"] ?? ""),
-        files: t.entry ? [t.entry] : [],
-        method: t.method,
-      };
-      into.tables.push(rec);
-    }
-    const dbs = new Set([...plan.logical, ...plan.objects].map((t) => t.database));
-    for (const db of dbs) {
-      const rows = await queryRows<Record<string, string>>(
-        conn,
-        `SHOW CREATE DATABASE ${quoteIdentifier(db)}`,
-      );
-      into.databases.push({
-        name: db,
-        dir: encodeFilename(db),
-        createStatement: String(rows[0]?.["Create Database"] ?? ""),
-      });
+    if (!recordsRead) await readWholeDbRecords(conn, plan, into);
+    else {
+      for (const t of plan.logical) {
+        if (plan.definitions.has(t)) continue;
+        const before = into.tables.find((r) => r.database === t.database && r.name === t.name);
+        const now = await showCreate(conn, t);
+        if (noAutoIncrement(now) !== noAutoIncrement(before?.createStatement ?? "")) {
+          throw new ServerError(
+            `${quoteTable(t.database, t.name)} was altered during the backup; run it again`,
+          );
+        }
+      }
     }
     into.spool = await spoolLogicalTables(conn, plan.logical, plan.columns, spoolDir);
   };
 }
 
+function noAutoIncrement(create: string): string {
+  return create.replace(/ AUTO_INCREMENT=\d+/, "");
+}
+
 /**
- * The export as a whole-database source: its manifest with the logical tables,
- * the objects, what was skipped and the binlog position; its entries followed by
- * the spooled logical tables (their sizes and CRC-32C known, added to `seen`).
+ * The export (full locking's TTS export or the page-LSN source) as a
+ * whole-database source: its manifest with the logical tables, the objects, what
+ * was skipped and the binlog position (read at each access: minimum locking
+ * learns it at the lock); its entries followed by the spooled logical tables
+ * (their sizes and CRC-32C known, added to `seen`), placed before a page-LSN
+ * image's end entry. Everything else is the inner source's.
  */
-export function wholeDbSource(inner: TtsExport, plan: WholeDbPlan, at: AtLock): TtsExport {
+export function wholeDbSource<S extends TtsExport>(inner: S, plan: WholeDbPlan, at: AtLock): S {
   const seen = new Map<string, SeenEntry>();
-  const databases = [
+  const databases = () => [
     ...inner.manifest.databases,
     ...at.databases.filter((d) => !inner.manifest.databases.some((e) => e.name === d.name)),
   ];
-  const manifest: Manifest = {
-    ...inner.manifest,
-    databases,
-    tables: [...inner.manifest.tables, ...at.tables],
-    objects: plan.objects,
-    skipped: plan.skipped,
-    ...(at.binlog ? { binlog: at.binlog } : {}),
+  const manifest = (): Manifest => {
+    const m = inner.manifest;
+    return {
+      ...m,
+      databases: databases(),
+      tables: [...m.tables, ...at.tables],
+      objects: plan.objects,
+      skipped: plan.skipped,
+      ...(at.binlog ? { binlog: at.binlog } : {}),
+    };
   };
-  const spooled = at.spool?.tables ?? [];
-  return {
-    ...inner,
-    name: inner.name,
-    manifest,
-    tables: manifest.tables,
-    databases,
-    get seen() {
-      return new Map([...inner.seen, ...seen]);
-    },
-    get totalBytes() {
-      return inner.totalBytes + spooled.reduce((n, s) => n + s.size, 0);
-    },
-    get completed() {
-      return inner.completed;
-    },
-    lockStats: () => inner.lockStats(),
-    async *entries(select?: (path: string) => boolean) {
-      yield* inner.entries(select);
-      for (const s of spooled) {
-        const path = s.table.entry!;
-        if (select && !select(path)) continue;
-        const data = readWhole(s.file, s.size);
-        yield {
-          path,
-          size: s.size,
-          mode: 0o640,
-          data: (async function* () {
-            yield* data;
-            seen.set(path, { size: s.size, crc32c: s.crc32c });
-          })(),
-        };
+  async function* spooled(select?: (path: string) => boolean): AsyncGenerator<FileEntry> {
+    for (const s of at.spool?.tables ?? []) {
+      const path = s.table.entry!;
+      if (select && !select(path)) continue;
+      const data = readWhole(s.file, s.size);
+      yield {
+        path,
+        size: s.size,
+        mode: 0o640,
+        data: (async function* () {
+          yield* data;
+          seen.set(path, { size: s.size, crc32c: s.crc32c });
+        })(),
+      };
+    }
+  }
+  async function* entries(select?: (path: string) => boolean): AsyncGenerator<FileEntry> {
+    let done = false;
+    for await (const e of inner.entries(select)) {
+      if (e.path === BACKUP_END_FILE && !done) {
+        done = true;
+        yield* spooled(select);
       }
+      yield e;
+    }
+    if (!done) yield* spooled(select);
+  }
+  const out = Object.create(inner) as S;
+  Object.defineProperties(out, {
+    manifest: { get: manifest, enumerable: true },
+    tables: { get: () => manifest().tables, enumerable: true },
+    databases: { get: databases, enumerable: true },
+    seen: { get: () => new Map([...inner.seen, ...seen]), enumerable: true },
+    totalBytes: {
+      get: () => inner.totalBytes + (at.spool?.tables ?? []).reduce((n, s) => n + s.size, 0),
+      enumerable: true,
     },
-    async close() {
-      await inner.close();
-      await at.spool?.close();
+    completed: { get: () => inner.completed, enumerable: true },
+    lockStats: { value: () => inner.lockStats() },
+    entries: { value: entries },
+    close: {
+      value: async () => {
+        await inner.close();
+        await at.spool?.close();
+      },
     },
-  };
+  });
+  return out;
 }
 
 /** The tables to lock with the TTS ones: those whose rows are read (definition-only ones cannot be). */
