@@ -4,7 +4,6 @@
  */
 import { stat } from "node:fs/promises";
 import { userInfo } from "node:os";
-import mysql from "mysql2/promise";
 import type { Connection, ConnectionOptions } from "mysql2/promise";
 import { ServerError } from "../errors.ts";
 
@@ -80,6 +79,9 @@ export async function connect(
       : { host: endpoint.host, port: endpoint.port }),
   };
   try {
+    // Loaded here, not at start-up: the driver is a third of the program's
+    // start-up time, and commands that read files never need it.
+    const { default: mysql } = await import("mysql2/promise");
     return await mysql.createConnection(config);
   } catch (err) {
     throw connectError(err, describeEndpoint(endpoint), user, options.password);
