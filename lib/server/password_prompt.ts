@@ -32,12 +32,16 @@ export async function promptPassword(
         "give --password=PW, or password=PW in an option file (--defaults-extra-file)",
     );
   }
+  // Echo goes off before the prompt shows, so nothing typed at once is echoed.
+  const silent = stty("-echo");
   try {
     writeSync(fd, prompt);
+  } catch (e) {
+    if (silent) stty("echo");
+    throw e;
   } finally {
     closeSync(fd);
   }
-  const silent = stty("-echo");
   const input = createReadStream("/dev/tty");
   try {
     return await new Promise<string>((resolve, reject) => {
