@@ -70,6 +70,7 @@ export async function main(argv: readonly (string | Uint8Array)[]): Promise<numb
     if (parsed.askPassword) options.password = await promptPassword(controller.signal);
     const report = createReporter({ showProgress: options.showProgress });
     reportError = report.error;
+    for (const n of parsed.notes) report.info(n); // MEB options accepted and ignored
     jsonFor = undefined; // the command's own run report prints its document, on failure too
     ran = true;
     const code = await command.run({

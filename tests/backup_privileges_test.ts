@@ -51,14 +51,26 @@ Deno.test("backup: the listed privileges suffice, and each one is needed", async
   }
 });
 
-Deno.test("copy-back with both --backup-dir and --backup-image says to give one, not both", async () => {
-  const out = await new Deno.Command(BINARY, {
-    args: ["copy-back", "--no-defaults", "--backup-dir=/tmp/a", "--backup-image=/tmp/b.ibv"],
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 2);
-  assert.match(
-    new TextDecoder().decode(out.stderr),
-    /give --backup-dir=DIR or --backup-image=FILE\|-, not both/,
-  );
+// Issue 15 item 2 over the earlier "not both" refusal: with --backup-image, --backup-dir is
+// MEB's working directory of image commands, never refused (meb_cli_test runs it for real).
+Deno.test("copy-back with both --backup-dir and --backup-image: the directory is the working directory", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "ibvault-workdir-" });
+  try {
+    const out = await new Deno.Command(BINARY, {
+      args: [
+        "copy-back",
+        "--no-defaults",
+        `--backup-dir=${tmp}/work`,
+        `--backup-image=${tmp}/missing.ibv`,
+      ],
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 3, stderr); // the image is missing: a runtime error naming it
+    assert.match(stderr, /missing\.ibv/);
+    assert.doesNotMatch(stderr, /not both|needs one of/);
+    assert.ok((await Deno.stat(`${tmp}/work`)).isDirectory, "the working directory is made");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
 });

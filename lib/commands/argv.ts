@@ -1,7 +1,9 @@
 /**
  * Command-line parsing with `node:util` parseArgs over the option table: options
  * before or after the command, `--a_b` same as `--a-b` (as mysqld allows),
- * `--compress=lz4`, `--no-progress`, and one-line usage errors.
+ * `--compress=lz4`, `--no-progress`, the mysql client's `-u -h -P -S` (help is
+ * `--help` or `-?`, as there), MEB's server-side options noted
+ * (`meb_options.ts`), and one-line usage errors.
  */
 import { parseArgs } from "node:util";
 import {
@@ -14,6 +16,18 @@ import {
 import type { Command } from "./command.ts";
 import { UsageError } from "../errors.ts";
 import { checkOptionValue } from "./option_checks.ts";
+import { mebNote, mebNotedOption } from "./meb_options.ts";
+
+/**
+ * Short forms as the mysql client takes them (`-uroot`, `-u root`, `-h host`,
+ * `-P 3306`, `-S /run/mysqld/mysqld.sock`); `-p` is handled with the password.
+ */
+export const SHORT_OPTIONS: Readonly<Record<string, string>> = {
+  user: "u",
+  host: "h",
+  port: "P",
+  socket: "S",
+};
 
 /** The result of parsing argv, before option files are applied. */
 export interface ParsedCommandLine {
@@ -26,6 +40,8 @@ export interface ParsedCommandLine {
   options: Options;
   /** Long names of the options given on the command line. */
   given: Set<string>;
+  /** One-line notes on MEB options accepted and ignored (`mebNote`), in the order given. */
+  notes: string[];
   /** Throw a UsageError if an option given does not apply to this command. */
   checkApplies(command: Command): void;
 }
@@ -87,11 +103,15 @@ const FALSE_WORDS = ["0", "false", "off", "no"];
  * `--compress=lz4` → `--compress --compress-method=lz4`, `--skip-foo` and
  * `--foo=0` → remembered as false (returned in `falses`), `--foo=1` → `--foo`.
  */
-function normaliseArgs(argv: string[]): { args: string[]; falses: Set<string> } {
+function normaliseArgs(
+  argv: string[],
+): { args: string[]; falses: Set<string>; notes: string[] } {
   const args: string[] = [];
   const falses = new Set<string>();
+  const notes: string[] = [];
   let rest = false;
-  for (const arg of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
     // mysql client spellings: a bare --password or -p asks on the terminal (it
     // never takes the next word); -pSECRET is --password=SECRET.
     if (!rest && (arg === "-p" || arg === "--password")) {
@@ -110,6 +130,13 @@ function normaliseArgs(argv: string[]): { args: string[]; falses: Set<string> } 
     const eq = arg.indexOf("=");
     let name = (eq < 0 ? arg.slice(2) : arg.slice(2, eq)).replaceAll("_", "-");
     const value = eq < 0 ? undefined : arg.slice(eq + 1);
+    const noted = findOptionSpec(name) ? undefined : mebNotedOption(name);
+    if (noted) {
+      // `--innodb_log_file_size 48M`: the next word is its value, not an argument.
+      if (noted.takesValue && value === undefined && i + 1 < argv.length) i++;
+      notes.push(mebNote(name));
+      continue;
+    }
     if (name.startsWith("skip-") && !findOptionSpec(name) && findOptionSpec(name.slice(5))) {
       name = name.slice(5);
       if (value !== undefined) throw new UsageError(`--skip-${name} takes no value`);
@@ -134,13 +161,13 @@ function normaliseArgs(argv: string[]): { args: string[]; falses: Set<string> } 
     }
     args.push(value === undefined ? `--${name}` : `--${name}=${value}`);
   }
-  return { args, falses };
+  return { args, falses, notes };
 }
 
 /** Parse argv into a command, its positional args and typed options. */
 export function parseCommandLine(argv: string[], cores: number): ParsedCommandLine {
   const spec: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }> = {
-    help: { type: "boolean", short: "h" },
+    help: { type: "boolean", short: "?" },
     version: { type: "boolean", short: "V" },
     "no-progress": { type: "boolean" },
     [ASK_PASSWORD]: { type: "boolean" },
@@ -148,8 +175,9 @@ export function parseCommandLine(argv: string[], cores: number): ParsedCommandLi
   for (const s of OPTION_SPECS) {
     spec[s.name] = { type: s.type === "boolean" ? "boolean" : "string" };
     if (s.type === "list") spec[s.name].multiple = true;
+    if (Object.hasOwn(SHORT_OPTIONS, s.name)) spec[s.name].short = SHORT_OPTIONS[s.name];
   }
-  const { args, falses } = normaliseArgs(argv);
+  const { args, falses, notes } = normaliseArgs(argv);
   let parsed;
   try {
     parsed = parseArgs({ args, options: spec, strict: true, allowPositionals: true, tokens: true });
@@ -187,6 +215,7 @@ export function parseCommandLine(argv: string[], cores: number): ParsedCommandLi
     askPassword,
     options,
     given,
+    notes,
     checkApplies(cmd: Command) {
       for (const name of given) {
         if (!COMMON_OPTIONS.includes(name) && !cmd.options.includes(name)) {

@@ -3,10 +3,10 @@
  * server into a backup directory: the export source piped into the directory
  * sink, the manifest written last.
  */
-import type { Command } from "./command.ts";
+import type { Command, CommandContext } from "./command.ts";
 import { BACKUP_OPTIONS } from "./options.ts";
 import { selectionSpec } from "./selection.ts";
-import { reported } from "./run_report.ts";
+import { reported, type RunReport } from "./run_report.ts";
 import { BACKUP_HELP, isPageLsn, runBackupInto } from "./backup_common.ts";
 import { pageLsnDirSink } from "../delta/dir_sink.ts";
 import { UsageError } from "../errors.ts";
@@ -15,8 +15,8 @@ import { dirSink, prepareDestination } from "../backupdir/sink.ts";
 import { timestampedDir } from "../retention/timestamp.ts";
 import { printable } from "../names/printable.ts";
 
-/** Run `backup`. */
-export const runBackup = reported("backup", async (ctx, rep) => {
+/** The work of `backup` under its run report (`backup-and-apply-log` runs it too). */
+export async function backupRun(ctx: CommandContext, rep: RunReport): Promise<number> {
   const o = ctx.options;
   if (!o.backupDir) throw new UsageError("backup needs --backup-dir=DIR");
   const spec = selectionSpec(o);
@@ -36,7 +36,10 @@ export const runBackup = reported("backup", async (ctx, rep) => {
     }
     return (await sink.write(source)).bytes;
   });
-});
+}
+
+/** Run `backup`. */
+export const runBackup = reported("backup", backupRun);
 
 /** The `backup` command. */
 export const backupCommand: Command = {

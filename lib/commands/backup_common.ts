@@ -216,7 +216,7 @@ export function progressOf(
 export async function openExport(
   ctx: CommandContext,
   plan: BackupPlan,
-  extra: { crc?: boolean } = {},
+  extra: { crc?: boolean; spoolDir?: string } = {},
 ): Promise<TtsExport> {
   const o = ctx.options;
   const names = new Map<string, string>();
@@ -237,7 +237,7 @@ export async function openExport(
     crc: extra.crc,
     recordedOptions: recordedOptions(o),
     alsoLock: lockedLogicalTables(plan.whole),
-    atLock: atLockStep(plan.whole, plan.facts.flavor, at),
+    atLock: atLockStep(plan.whole, plan.facts.flavor, at, extra.spoolDir),
     checkPages: o.skipPageCheck ? undefined : pageChecker({
       algorithm: parseAlgorithm(plan.facts.checksumAlgorithm),
       describe: (p) => names.get(p) ?? p,
@@ -268,7 +268,7 @@ export async function runBackupInto(
   spec: SelectionSpec,
   destination: string,
   write: (source: BackupSource) => Promise<number>,
-  extra: { crc?: boolean; image?: boolean } = {},
+  extra: { crc?: boolean; image?: boolean; spoolDir?: string } = {},
 ): Promise<number> {
   const mode = ttsMode(ctx.options);
   const base = ctx.options.incremental ? await readIncrementalBase(ctx) : undefined;
@@ -276,7 +276,7 @@ export async function runBackupInto(
   let source: BackupSource | undefined;
   try {
     if (mode === "with-minimum-locking") {
-      source = await openMinimumLocking(ctx, plan, base, extra.image ?? false);
+      source = await openMinimumLocking(ctx, plan, base, extra.image ?? false, extra.spoolDir);
     } else {
       source = await openExport(ctx, plan, extra);
       await recordFullLockingChain(source, plan, ctx.options.lockPerTable);
@@ -301,13 +301,15 @@ async function openMinimumLocking(
   plan: BackupPlan,
   base: Awaited<ReturnType<typeof readIncrementalBase>> | undefined,
   image: boolean,
+  spoolDir?: string,
 ): Promise<PageLsnSource> {
   const at: AtLock = { tables: [], databases: [] };
   await readWholeDbRecords(plan.conn, plan.whole, at);
-  const step = atLockStep(plan.whole, plan.facts.flavor, at, undefined, true);
+  const step = atLockStep(plan.whole, plan.facts.flavor, at, spoolDir, true);
   let source: PageLsnSource | undefined = undefined;
   const inner = await openPageLsnBackup(ctx, plan, {
     image,
+    spoolDir,
     base,
     recordedOptions: recordedOptions(ctx.options),
     onProgress: progressOf(ctx, plan, () => source?.totalBytes ?? 0),

@@ -14,6 +14,8 @@ import { BACKUP_HELP, runBackupInto } from "./backup_common.ts";
 import { UsageError } from "../errors.ts";
 import { checkImageTarget, imageTargetKind } from "../image/image_io.ts";
 import { imageSink } from "../image/sink.ts";
+import { timestampedDir } from "../retention/timestamp.ts";
+import { prepareWorkDir } from "./work_dir.ts";
 
 /** Run `backup-to-image`. */
 export const runBackupToImage = reported("backup-to-image", async (ctx, rep) => {
@@ -28,6 +30,14 @@ export const runBackupToImage = reported("backup-to-image", async (ctx, rep) => 
     throw new UsageError(`${target} already exists (use --force to replace it)`);
   }
   await checkImageTarget(target);
+  // MEB's working directory (--backup-dir): spools and the run log; with
+  // --with-timestamp its YYYY-MM-DD_HH-MM-SS/ subdirectory, as MEB does.
+  if (o.withTimestamp && o.backupDir === undefined) {
+    throw new UsageError("--with-timestamp needs --backup-dir=DIR (the working directory)");
+  }
+  const work = o.backupDir === undefined
+    ? undefined
+    : await prepareWorkDir(o.withTimestamp ? timestampedDir(o.backupDir) : o.backupDir);
   const sink = imageSink({
     target,
     compress,
@@ -42,7 +52,7 @@ export const runBackupToImage = reported("backup-to-image", async (ctx, rep) => 
   const destination = target === "-" ? "stdout" : target;
   return await runBackupInto(ctx, rep, spec, destination, async (source) => {
     return (await sink.write(source)).bytes;
-  }, { crc: false, image: true });
+  }, { crc: false, image: true, spoolDir: work });
 }, { stdoutTaken: requireTarget });
 
 /** The image target (required); true when it is stdout (which then carries the image). */
@@ -64,9 +74,14 @@ record is written only after the tables were unlocked and every file is in, so a
 truncated or interrupted image is detected as such. A FILE is written under a
 temporary name and renamed when complete; an existing FILE needs --force. A
 device or FIFO (e.g. /dev/null) is written into directly, never replaced.
+--backup-dir=DIR, as in MEB, is the working directory: temporary files (the
+locked pages' spool) and the run log (DIR/meta/) go there; with --with-timestamp
+into DIR/YYYY-MM-DD_HH-MM-SS/ (local time). The image itself is --backup-image.
 ${BACKUP_HELP}`,
   options: [
     ...IMAGE_WRITE_OPTIONS,
+    "backup-dir",
+    "with-timestamp",
     ...BACKUP_OPTIONS,
   ],
   run: runBackupToImage,

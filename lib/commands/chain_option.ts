@@ -5,10 +5,10 @@
  * one kind per run, since the order between the two lists is not known), opened
  * as one chain source (lib/delta/chain_source.ts) that checks every link.
  */
-import { tmpdir } from "node:os";
 import type { CommandContext } from "./command.ts";
 import { codecThreads, keyForReading } from "./image_options.ts";
 import { openSource } from "./open_source.ts";
+import { tempDirOf } from "./work_dir.ts";
 import { UsageError } from "../errors.ts";
 import type { Source } from "../source.ts";
 import { openDirSource } from "../backupdir/source.ts";
@@ -49,10 +49,10 @@ export async function openChainOption(
           threads: codecThreads(o),
           signal: ctx.signal,
         });
-        links.push(rebuildingSource(src, tmpdir()));
+        links.push(rebuildingSource(src, tempDirOf(o)));
       }
     }
-    const chain = await openChainSource(links, tmpdir());
+    const chain = await openChainSource(links, tempDirOf(o));
     return Object.assign(chain, { kind: "chain" as const });
   } catch (err) {
     for (const l of links) await l.close().catch(() => {});

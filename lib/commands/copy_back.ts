@@ -45,8 +45,8 @@ import {
   type TableOutcome,
 } from "../server/restore_sink.ts";
 
-/** Run `copy-back`. */
-export const runCopyBack = reported("copy-back", async (ctx, rep) => {
+/** The work of `copy-back` under its run report (`copy-back-and-apply-log` runs it too). */
+export async function copyBackRun(ctx: CommandContext, rep: RunReport): Promise<number> {
   const o = ctx.options;
   const spec = selectionSpec(o);
   const renames = renamesOf(o);
@@ -134,7 +134,10 @@ export const runCopyBack = reported("copy-back", async (ctx, rep) => {
     await source.close().catch(() => {});
     if (conn) await endQuietly(conn);
   }
-});
+}
+
+/** Run `copy-back`. */
+export const runCopyBack = reported("copy-back", copyBackRun);
 
 /** `--definer`: only CURRENT_USER is accepted. */
 function definerOption(value: string | undefined): boolean {
@@ -272,6 +275,10 @@ Each table is staged in ${STAGE_PREFIX}* inside the data directory (one table at
 time, also from a stream), its pages and CRC-32C checked, then imported. A table
 that fails is dropped with its files, so the server is as before; the others go
 on. The run ends with "ibvault completed OK!" only if every table was restored.
+
+With --backup-image, --backup-dir=DIR is MEB's working directory: temporary
+files and the run log (DIR/meta/) go there, made if missing; the image is the
+source.
 
 --backup-dir may also be a directory prepared by mariadb-backup --prepare --export
 (.ibd + .cfg + .frm per table, no ibvault manifest). ibvault does not read .frm

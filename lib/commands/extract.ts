@@ -3,6 +3,7 @@
  * entry to a chosen path; `--keep-compressed` writes entries as standard LZ4
  * frames (or zstd frames, from a zstd image) that `lz4 -d` / `zstd -d` read.
  */
+import { tmpdir } from "node:os";
 import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
 import { openImageOption } from "./open_source.ts";
@@ -46,6 +47,8 @@ export const extractCommand: Command = {
     const img = await openImageOption(ctx, {
       mode: o.keepCompressed ? "keep-compressed" : "full",
       recycle: true,
+      // --backup-dir is the output here: spools stay out of it.
+      spoolDir: tmpdir(),
     });
     try {
       const destination = o.backupDir ?? ".";

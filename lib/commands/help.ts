@@ -30,15 +30,21 @@ ${commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join("\n")}
 Common options:
 ${
     optionLines(COMMON_OPTIONS, [
-      ["  --help, -h", "this help; ibvault COMMAND --help for a command's own"],
+      ["  --help, -?", "this help; ibvault COMMAND --help for a command's own"],
       ["  --version, -V", "print the version"],
       ["  --no-progress", "never draw a progress bar"],
     ])
   }
 
-Options may also come from option files, groups [client] and [ibvault]
-(/etc/my.cnf, /etc/mysql/my.cnf, ~/.my.cnf). Underscores and dashes are the same
-in option names, and --skip-OPTION turns a switch off.
+Options may also come from option files, groups [client], [client-server],
+[client-mariadb], [mariadb-client], [mysqlbackup] and [ibvault], the later
+winning (/etc/my.cnf, /etc/mysql/my.cnf, ~/.my.cnf; --login-path is not
+supported). Underscores and dashes are the same in option names, --skip-OPTION
+turns a switch off, and -u -h -P -S are --user --host --port --socket.
+MySQL Enterprise Backup's server-side options (--innodb_log_file_size ...) are
+accepted with a note: a TTS backup has no redo log or system tablespace to lay
+out. copy-back-and-apply-log, apply-log and backup-and-apply-log are MEB's
+names: a TTS backup is consistent when it is taken.
 
 Exit codes: 0 success, 1 corruption found, 2 usage error, 3 runtime error.
 `;

@@ -3,6 +3,7 @@
  * directory, checked against the image's manifest: the image source piped into
  * the directory sink.
  */
+import { tmpdir } from "node:os";
 import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
 import { openImageOption } from "./open_source.ts";
@@ -34,7 +35,8 @@ export const imageToBackupDirCommand: Command = {
     requireImage(o);
     if (!o.backupDir) throw new UsageError("--backup-dir=DIR is required");
     // Every chunk is written out before the next is asked for.
-    const img = await openImageOption(ctx, { recycle: true });
+    // --backup-dir is the output here: spools stay out of it.
+    const img = await openImageOption(ctx, { recycle: true, spoolDir: tmpdir() });
     try {
       if (!img.header.encrypted && (o.keyFile || o.key || o.keyEnv)) {
         ctx.report.warn(`${img.name} is not encrypted: the key is not needed`);

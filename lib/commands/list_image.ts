@@ -41,7 +41,8 @@ export const listImageCommand: Command = {
   help: "Prints the manifest summary (server, page size, checksum algorithm, tables) and one " +
     "line per entry: original size, stored size in the image, and the table it belongs to. " +
     "Every chunk is read and verified, none is decompressed.",
-  options: ["backup-image", ...IMAGE_READ_OPTIONS],
+  // --backup-dir: MEB's working directory of image commands (the run log's meta/).
+  options: ["backup-image", "backup-dir", ...IMAGE_READ_OPTIONS],
   run: reported("list-image", async (ctx, rep) => {
     const o = ctx.options;
     const image = o.backupImage!;

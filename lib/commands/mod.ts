@@ -13,6 +13,7 @@ import { copyBackCommand } from "./copy_back.ts";
 import { purgeBackupsCommand } from "./purge_backups.ts";
 import { checkBackupCommand } from "./check_backup.ts";
 import { applyIncrementalBackupCommand } from "./apply_incremental_backup.ts";
+import { applyLogCommand, backupAndApplyLogCommand, copyBackAndApplyLogCommand } from "./meb.ts";
 
 /** All commands, by name. */
 export const COMMANDS: readonly Command[] = [
@@ -27,6 +28,9 @@ export const COMMANDS: readonly Command[] = [
   applyIncrementalBackupCommand,
   purgeBackupsCommand,
   checkBackupCommand,
+  copyBackAndApplyLogCommand,
+  applyLogCommand,
+  backupAndApplyLogCommand,
 ];
 
 /** The command with this name, or undefined. */

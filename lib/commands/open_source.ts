@@ -1,9 +1,9 @@
 /**
  * The one way commands open what they read: `--backup-dir` as a directory
  * source, `--backup-image` (a file, or `-` for stdin) as an image source with
- * the key and threads of the options.
+ * the key and threads of the options. With both, the image is the source and
+ * `--backup-dir` MEB's working directory (`work_dir.ts`).
  */
-import { tmpdir } from "node:os";
 import type { CommandContext } from "./command.ts";
 import { codecThreads, keyForReading, requireImage } from "./image_options.ts";
 import { UsageError } from "../errors.ts";
@@ -13,6 +13,7 @@ import { imageBytes, imageName } from "../image/image_io.ts";
 import { sniffSource } from "../xbstream/detect.ts";
 import { type DirSource, openDirSource } from "../backupdir/source.ts";
 import { rebuildingSource } from "../delta/rebuild_source.ts";
+import { imageWorkDir, prepareWorkDir, tempDirOf } from "./work_dir.ts";
 
 /** How the source is read. */
 export interface OpenSourceOptions {
@@ -24,6 +25,8 @@ export interface OpenSourceOptions {
   manifest?: "required" | "build";
   /** "check" mode: entries whose path this accepts are decoded all the same. */
   decodeWhole?: (path: string) => boolean;
+  /** Where rebuilt files are spooled (default: the working directory, else the system's). */
+  spoolDir?: string;
 }
 
 /** A source opened from the options. */
@@ -47,24 +50,24 @@ export async function openImageOption(
   // Hot copies and their deltas (minimum locking) are joined into rebuilt files,
   // unless the entries are wanted as stored (LZ4 frames, or only verified).
   const stored = opts.mode !== undefined && opts.mode !== "full";
-  return stored ? source : rebuildingSource(source, tmpdir());
+  return stored ? source : rebuildingSource(source, opts.spoolDir ?? tempDirOf(o));
 }
 
-/** Open `--backup-dir` or `--backup-image` for `command` (exactly one must be given). */
+/**
+ * Open `--backup-dir` or `--backup-image` for `command`. With both, the image is
+ * the source and the directory the working directory (made if missing).
+ */
 export async function openSource(
   ctx: CommandContext,
   command: string,
   opts: OpenSourceOptions = {},
 ): Promise<OpenedSource> {
   const o = ctx.options;
-  if (o.backupDir && o.backupImage) {
-    throw new UsageError(
-      `${command} reads one source: give --backup-dir=DIR or --backup-image=FILE|-, not both`,
-    );
-  }
   if (!o.backupDir && !o.backupImage) {
-    throw new UsageError(`${command} needs one of --backup-dir=DIR or --backup-image=FILE|-`);
+    throw new UsageError(`${command} needs --backup-dir=DIR or --backup-image=FILE|-`);
   }
+  const work = imageWorkDir(o);
+  if (work !== undefined) await prepareWorkDir(work);
   if (o.backupImage) return await openImageOption(ctx, opts);
   return await openDirSource(o.backupDir!, {
     manifest: opts.manifest ?? "required",
@@ -87,6 +90,8 @@ export async function openImageOrXbstream(
 ): Promise<ImageSource | XbstreamInput> {
   const o = ctx.options;
   const image = requireImage(o);
+  const work = imageWorkDir(o);
+  if (work !== undefined) await prepareWorkDir(work);
   const key = await keyForReading(o, ctx.report);
   const sniffed = await sniffSource(imageBytes(image));
   if (sniffed.xbstream) return { kind: "xbstream", name: imageName(image), bytes: sniffed.bytes };

@@ -1,6 +1,6 @@
 /**
  * Merging MySQL option files under the command line: values from the groups
- * [client] and [ibvault] fill every option the command line did not give.
+ * of `OPTION_GROUPS` fill every option the command line did not give.
  */
 import type { Options } from "./options.ts";
 import type { Command } from "./command.ts";

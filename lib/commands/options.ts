@@ -130,7 +130,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     field: "defaultsFile",
     type: "string",
     arg: "FILE",
-    help: "read options only from FILE (groups [client] and [ibvault])",
+    help: "read options only from FILE (groups [client] ... [mysqlbackup] [ibvault])",
   },
   {
     name: "defaults-extra-file",

@@ -8,6 +8,7 @@ import fs from "node:fs";
 import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { openImageOrXbstream } from "./open_source.ts";
+import { imageWorkDir } from "./work_dir.ts";
 import { reported, type RunReport, type RunStatus } from "./run_report.ts";
 import { CorruptionError, UsageError } from "../errors.ts";
 import { readManifest } from "../core/manifest_io.ts";
@@ -180,7 +181,9 @@ async function runXbstream(
 
 const run = reported("validate", async (ctx, rep) => {
   const o = ctx.options;
-  const sources = [o.backupDir, o.datadir, o.backupImage].filter((x) => x !== undefined).length +
+  // With --backup-image, --backup-dir is MEB's working directory, not a second source.
+  const dir = imageWorkDir(o) === undefined ? o.backupDir : undefined;
+  const sources = [dir, o.datadir, o.backupImage].filter((x) => x !== undefined).length +
     (ctx.args.length ? 1 : 0);
   if (sources === 0) {
     throw new UsageError(
@@ -310,7 +313,9 @@ export const validateCommand: Command = {
     "MariaDB-encrypted pages are checked by their post-encryption checksum; MySQL " +
     "keyring-encrypted pages are decrypted and verified with --keyring-file or the table's " +
     ".cfp, else counted as 'encrypted: N pages not verified'; MySQL page-compressed pages " +
-    "are inflated and verified. Undo and system tablespaces are recognised by content.\n\n" +
+    "are inflated and verified. Undo and system tablespaces are recognised by content. " +
+    "With --backup-image, --backup-dir is MEB's working directory (the run log's meta/), " +
+    "not a second source.\n\n" +
     "Exit status: 0 all valid, 1 corruption found or an entry missing, truncated, altered " +
     "or unexpected, 3 a file could not be read.",
   options: [

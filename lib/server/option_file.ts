@@ -1,6 +1,8 @@
 /**
- * MySQL option files (`my.cnf`): the groups `[client]` and `[ibvault]` read by
- * the rules of the MySQL client programs.
+ * MySQL option files (`my.cnf`): the client groups (`[client]`,
+ * `[client-server]`, `[client-mariadb]`, `[mariadb-client]`), MySQL Enterprise
+ * Backup's `[mysqlbackup]` and `[ibvault]`, read by the rules of the MySQL client
+ * programs. `--login-path` (MySQL's obfuscated `~/.mylogin.cnf`) is not read.
  */
 import { access, constants, readdir, readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
@@ -22,8 +24,21 @@ export interface OptionFileRequest {
 /** Option values by long name (dashes, no `loose-`): a string, or true for a bare name. */
 export type OptionValues = Record<string, string | true>;
 
-/** The groups ibvault reads, lowest precedence first. */
-export const OPTION_GROUPS = ["client", "ibvault"] as const;
+/**
+ * The groups ibvault reads, lowest precedence first: the groups every MariaDB/MySQL
+ * client reads, in the order the MariaDB clients list them (`[client]`, then
+ * MariaDB's `[client-server]` and `[client-mariadb]`), the MariaDB client
+ * program's own `[mariadb-client]`, then the backup tool's groups: MEB's
+ * `[mysqlbackup]` (so an MEB option file works unchanged) and `[ibvault]`.
+ */
+export const OPTION_GROUPS = [
+  "client",
+  "client-server",
+  "client-mariadb",
+  "mariadb-client",
+  "mysqlbackup",
+  "ibvault",
+] as const;
 
 const MAX_INCLUDE_DEPTH = 10;
 
@@ -31,12 +46,13 @@ const MAX_INCLUDE_DEPTH = 10;
 const SYSTEM_FILES = ["/etc/my.cnf", "/etc/mysql/my.cnf"];
 
 /**
- * Read the option files and return the options of the groups `[client]` and
- * `[ibvault]`. Files: `--defaults-file` alone if given (then
+ * Read the option files and return the options of the {@link OPTION_GROUPS}. Files: `--defaults-file` alone if given (then
  * `--defaults-extra-file` is not read, as in MySQL); otherwise `/etc/my.cnf`,
  * `/etc/mysql/my.cnf`, `~/.my.cnf` (each skipped silently when missing or
  * unreadable), then `--defaults-extra-file`. `--no-defaults` reads nothing.
- * Precedence: `[ibvault]` over `[client]`; within a group, the later value wins.
+ * Precedence: a later group of {@link OPTION_GROUPS} over an earlier one
+ * (`[ibvault]` over `[mysqlbackup]` over the client groups), whatever the order in
+ * the files; within a group, the later value wins.
  * Syntax: `key=value`, `key = "quoted value"` (escapes `\n \t \r \b \s \\ \" \'`),
  * a bare `key` (true), comments `#` and `;` on their own line and `#` after a
  * value outside quotes, `!include FILE`, `!includedir DIR` (its `*.cnf` files in
