@@ -51,14 +51,22 @@ export function isPageLsn(s: BackupSource): s is PageLsnSource {
   return "result" in s;
 }
 
-/** Help paragraphs `backup` and `backup-to-image` share. */
 /** The privileges a backup user needs (checked with least-privilege users in tests). */
-export const BACKUP_PRIVILEGES = ["SELECT", "LOCK TABLES", "RELOAD", "PROCESS"] as const;
+export const BACKUP_PRIVILEGES = [
+  "SELECT",
+  "LOCK TABLES",
+  "RELOAD",
+  "PROCESS",
+  "REPLICATION CLIENT",
+] as const;
 
+/** Help paragraphs `backup` and `backup-to-image` share. */
 export const BACKUP_HELP = `
-The backup user needs ${BACKUP_PRIVILEGES.join(", ")} (${EXPORT_LOCK}
-takes SELECT, LOCK TABLES and RELOAD; PROCESS reads information_schema's InnoDB tables and
-names the sessions a lock waits for).
+The backup user needs ${BACKUP_PRIVILEGES.join(", ")}:
+${EXPORT_LOCK} takes SELECT, LOCK TABLES and RELOAD; PROCESS reads
+information_schema's InnoDB tables and names the sessions a lock waits for;
+REPLICATION CLIENT (MariaDB's alias of BINLOG MONITOR) reads the binary log
+position at the lock.
 
 Tables are chosen by name from the server (information_schema): --include-tables
 and --exclude-tables match db.tbl in four forms (db.tbl, \`db\`.tbl, db.\`tbl\`,
