@@ -12,6 +12,7 @@ import { extractCommand } from "../lib/commands/extract.ts";
 import { exitCodeOf, IoError, UsageError } from "../lib/errors.ts";
 import { writeManifest } from "../lib/core/manifest_io.ts";
 import { createPartFile, heldOpen, removeStalePartFiles } from "../lib/core/part_files.ts";
+import { JOURNAL_FILE, recoverIncomplete, WriteJournal } from "../lib/core/write_journal.ts";
 import { makeTree, pageLike, run } from "./image_helpers.ts";
 import { manifestFor } from "./raw_image.ts";
 
@@ -236,4 +237,40 @@ Deno.test("backup-to-image checks its output before touching the server", async 
     assert.ok(r.code === code || r.code === 2 || r.code === 3, String(r.err?.message));
     assert.doesNotMatch(String(r.err?.message), /connect/);
   }
+});
+
+Deno.test("a planted ibvault_incomplete removes nothing outside the directory, through no link, nothing but files", async () => {
+  await withDir(async (dir) => {
+    const dest = `${dir}/dest`;
+    await makeTree(dest, { "db/a.ibd": pageLike(16384, 1), "keep/b.ibd": pageLike(16384, 2) });
+    await makeTree(`${dir}/outside`, { "x.ibd": pageLike(16384, 3) });
+    await Deno.symlink(`${dir}/outside`, `${dest}/link`);
+    await Deno.symlink(`${dir}/outside/x.ibd`, `${dest}/filelink.ibd`);
+    await Deno.mkdir(`${dest}/adir.ibd`);
+    const lines = [
+      "../outside/x.ibd",
+      "link/x.ibd",
+      "filelink.ibd",
+      `${dir}/outside/x.ibd`,
+      "adir.ibd",
+    ]
+      .concat(["db/a.ibd", "db/a.cfg"]).map((p) => JSON.stringify(p));
+    await Deno.writeTextFile(`${dest}/${JOURNAL_FILE}`, `# planted\n${lines.join("\n")}\n"cut`);
+    const removed: string[] = [];
+    await recoverIncomplete(await Deno.realPath(dest), (p) => removed.push(p));
+    assert.deepEqual(removed.map((p) => p.slice(dir.length)), ["/dest/db/a.ibd"]);
+    assert.ok(Deno.statSync(`${dir}/outside/x.ibd`).isFile);
+    assert.ok(Deno.lstatSync(`${dest}/filelink.ibd`).isSymlink);
+    assert.ok(Deno.statSync(`${dest}/adir.ibd`).isDirectory);
+    assert.ok(Deno.statSync(`${dest}/keep/b.ibd`).isFile);
+    assert.throws(() => Deno.statSync(`${dest}/db`), Deno.errors.NotFound); // left empty: removed
+    assert.throws(() => Deno.statSync(`${dest}/${JOURNAL_FILE}`), Deno.errors.NotFound);
+    // A journal a live process holds open means another run is writing there.
+    const journal = await WriteJournal.start(await Deno.realPath(dest));
+    try {
+      await assert.rejects(() => recoverIncomplete(dest), /another ibvault run is writing/);
+    } finally {
+      await journal.finish();
+    }
+  });
 });

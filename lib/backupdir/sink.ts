@@ -15,12 +15,14 @@ import { isStreamed, type Manifest, MANIFEST_FILE, withEntries } from "../core/m
 import { writeManifest } from "../core/manifest_io.ts";
 import { checkCompleteness, describeCompleteness } from "../core/completeness.ts";
 import { outputError, syncFiles, writeAtomically } from "../core/files.ts";
-import { removeStalePartFiles } from "../core/part_files.ts";
+import { removeStalePartFiles, removeStaleSpools } from "../core/part_files.ts";
+import { recoverIncomplete, WriteJournal } from "../core/write_journal.ts";
 
 /**
  * Make `dir` ready to receive files: create it, or check it is empty (unless
- * `force`). Temporary files a killed run left there (`*.ibvault-part` that no
- * live process holds) are removed first and told to `onStale`; they do not count.
+ * `force`). What a killed run left there is removed first and told to `onStale`
+ * (it does not count): the files its journal names (see write_journal.ts), and
+ * temporary files (`*.ibvault-part`) no live process holds.
  */
 export async function prepareDestination(
   dir: string,
@@ -30,7 +32,9 @@ export async function prepareDestination(
   try {
     const st = await stat(dir);
     if (!st.isDirectory()) throw new UsageError(`${dir} exists and is not a directory`);
+    await recoverIncomplete(dir, onStale);
     for (const p of await removeStalePartFiles(dir)) onStale?.(p);
+    for (const p of await removeStaleSpools(dir)) onStale?.(p);
     const names = await readdir(dir);
     if (names.length > 0 && !force) {
       throw new UsageError(`${dir} is not empty (use --force to write into it anyway)`);
@@ -100,7 +104,30 @@ export function dirSink(opts: DirSinkOptions): Sink<DirSinkSummary> {
   return { write: (source) => writeToDir(source, opts) };
 }
 
+/**
+ * Write into the directory under a journal of the files created: a failed or
+ * interrupted write removes them, a killed one leaves the journal for the next
+ * run (a single `dstEntry` is one atomic file and needs none).
+ */
 async function writeToDir(source: Source, opts: DirSinkOptions): Promise<DirSinkSummary> {
+  if (opts.dstEntry) return await writeEntries(source, opts);
+  const journal = await WriteJournal.start(opts.root);
+  let summary: DirSinkSummary;
+  try {
+    summary = await writeEntries(source, opts, journal);
+  } catch (err) {
+    await journal.discard().catch(() => {});
+    throw err;
+  }
+  await journal.finish();
+  return summary;
+}
+
+async function writeEntries(
+  source: Source,
+  opts: DirSinkOptions,
+  journal?: WriteJournal,
+): Promise<DirSinkSummary> {
   if (opts.manifest) {
     // With --force into an old backup, its manifest goes first: until the new one is
     // written, the directory must not look like a complete backup.
@@ -113,9 +140,11 @@ async function writeToDir(source: Source, opts: DirSinkOptions): Promise<DirSink
     opts.signal?.throwIfAborted();
     const name = e.path + (opts.keptSuffix ? e.framedSuffix ?? "" : "");
     const file = opts.dstEntry ?? await targetPath(opts.root, name);
-    if (!opts.force && await exists(file)) {
+    const there = await exists(file);
+    if (!opts.force && there) {
       throw new UsageError(`${file} already exists (use --force to replace it)`);
     }
+    if (!there) await journal?.add(file); // a file replaced with --force is not this run's to remove
     const counted = (async function* () {
       for await (const b of e.data) {
         done += b.length;

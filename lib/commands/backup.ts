@@ -11,6 +11,7 @@ import { BACKUP_HELP, isPageLsn, runBackupInto } from "./backup_common.ts";
 import { pageLsnDirSink } from "../delta/dir_sink.ts";
 import { UsageError } from "../errors.ts";
 import { MANIFEST_FILE } from "../core/manifest.ts";
+import { JOURNAL_FILE } from "../core/write_journal.ts";
 import { dirSink, prepareDestination } from "../backupdir/sink.ts";
 import { timestampedDir } from "../retention/timestamp.ts";
 import { printable } from "../names/printable.ts";
@@ -49,7 +50,9 @@ export const backupCommand: Command = {
   help: `Writes a backup directory: DIR/DB/TABLE.ibd and .cfg for each table (names in
 MySQL's filename encoding), and ${MANIFEST_FILE}, written last: a directory
 without it is not a complete backup. DIR must be empty or absent (--force to
-write into a non-empty one). --with-timestamp writes into DIR/YYYY-MM-DD_HH-MM-SS/
+write into a non-empty one). A failed or interrupted run removes the files it
+wrote; a killed one leaves ${JOURNAL_FILE} listing them, and the next run into
+DIR removes them. --with-timestamp writes into DIR/YYYY-MM-DD_HH-MM-SS/
 instead (local time, MEB's layout), a root that purge-backups and check-backup
 work over.
 ${BACKUP_HELP}`,

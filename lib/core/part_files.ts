@@ -7,7 +7,8 @@
  */
 import { constants } from "node:fs";
 import { type FileHandle, lstat, open, readdir, readlink, rm, rmdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import process from "node:process";
 import { IoError } from "../errors.ts";
 import { printable } from "../names/printable.ts";
 
@@ -29,6 +30,7 @@ const EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
  * not counted.
  */
 export async function heldOpen(path: string): Promise<boolean> {
+  const name = basename(path);
   let target: { dev: number; ino: number };
   try {
     const st = await stat(path);
@@ -53,7 +55,7 @@ export async function heldOpen(path: string): Promise<boolean> {
       try {
         // Cheap name check first, then the identity (a renamed or replaced file).
         const link = await readlink(`/proc/${pid}/fd/${fd}`);
-        if (!link.endsWith(PART_SUFFIX) && !link.endsWith(`${PART_SUFFIX} (deleted)`)) continue;
+        if (!link.endsWith(name) && !link.endsWith(`${name} (deleted)`)) continue;
         const st = await stat(`/proc/${pid}/fd/${fd}`);
         if (st.dev === target.dev && st.ino === target.ino) return true;
       } catch {
@@ -135,5 +137,39 @@ export async function removeStalePartFiles(dir: string): Promise<string[]> {
     return any;
   };
   await walk(dir, 0);
+  return removed;
+}
+
+/** Prefix of the spool directories a backup keeps beside its output (with the PID). */
+export const SPOOL_PREFIX = ".ibvault-spool-";
+
+/** The `mkdtemp` prefix of this process's spool directory in `dir`. */
+export function spoolPrefix(dir: string): string {
+  return join(dir, `${SPOOL_PREFIX}${process.pid}-`);
+}
+
+/** True if a process with this id runs on this host. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === "EPERM";
+  }
+}
+
+/**
+ * Remove the spool directories (`.ibvault-spool-PID-*`, see {@link spoolPrefix})
+ * in `dir` whose process is gone: what a killed backup left. Returns the paths
+ * removed; a live process's spool, and anything else, is left alone.
+ */
+export async function removeStaleSpools(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const m = /^\.ibvault-spool-(\d+)-/.exec(e.name);
+    if (!m || !e.isDirectory() || alive(Number(m[1]))) continue;
+    await rm(join(dir, e.name), { recursive: true, force: true });
+    removed.push(join(dir, e.name));
+  }
   return removed;
 }

@@ -8,7 +8,7 @@
  * The manifest (the source's, completed with every file's size and CRC-32C) is
  * written last.
  */
-import { open, rm, stat } from "node:fs/promises";
+import { lstat, open, rm, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import type { FileEntry } from "../entry.ts";
 import type { Sink } from "../sink.ts";
@@ -20,6 +20,7 @@ import { targetPath } from "../backupdir/sink.ts";
 import { applyDelta } from "../innodb/delta_apply.ts";
 import { deltaTarget } from "../core/chain.ts";
 import { rebuiltManifest } from "./rebuild_source.ts";
+import { WriteJournal } from "../core/write_journal.ts";
 
 /** What {@link writeRebuilding} wrote. */
 export interface RebuildWrite {
@@ -35,6 +36,7 @@ export interface RebuildWrite {
 export async function writeRebuilding(
   root: string,
   entries: AsyncIterable<FileEntry>,
+  journal?: WriteJournal,
 ): Promise<RebuildWrite> {
   let bytes = 0;
   const files: string[] = [];
@@ -57,6 +59,8 @@ export async function writeRebuilding(
       continue;
     }
     const file = await targetPath(root, e.path);
+    // A file replaced with --force is not this run's to remove.
+    if (!(await lstat(file).then(() => true, () => false))) await journal?.add(file);
     try {
       bytes += await writeAtomically(file, e.data, e.mode ?? 0o640, false);
     } catch (err) {
@@ -79,26 +83,44 @@ export interface PageLsnDirSummary {
 export function pageLsnDirSink(opts: { root: string; sync: boolean }): Sink<PageLsnDirSummary> {
   return {
     async write(source: Source): Promise<PageLsnDirSummary> {
-      await rm(join(opts.root, MANIFEST_FILE), { force: true });
-      const w = await writeRebuilding(opts.root, source.entries());
-      if (opts.sync) {
-        await syncFiles(w.files).catch((err) => {
-          throw outputError(err, `flushing ${opts.root} to disk`);
-        });
-      }
-      const entries = [];
-      for (const file of w.files) {
-        const path = relative(opts.root, file).split(sep).join("/");
-        const { size } = await stat(file);
-        entries.push({ path, size, crc32c: await fileCrc32c(file) });
-      }
-      const manifest = { ...rebuiltManifest(source.manifest), entries };
+      // A failed or interrupted run removes what it wrote; a killed one leaves the
+      // journal, and the next run into the directory removes it (write_journal.ts).
+      const journal = await WriteJournal.start(opts.root);
       try {
-        await writeManifest(opts.root, manifest, opts.sync);
+        const summary = await writePageLsnDir(source, opts, journal);
+        await journal.finish();
+        return summary;
       } catch (err) {
-        throw outputError(err, `writing ${join(opts.root, MANIFEST_FILE)}`);
+        await journal.discard().catch(() => {});
+        throw err;
       }
-      return { destination: opts.root, entries: entries.length, bytes: w.bytes };
     },
   };
+}
+
+async function writePageLsnDir(
+  source: Source,
+  opts: { root: string; sync: boolean },
+  journal: WriteJournal,
+): Promise<PageLsnDirSummary> {
+  await rm(join(opts.root, MANIFEST_FILE), { force: true });
+  const w = await writeRebuilding(opts.root, source.entries(), journal);
+  if (opts.sync) {
+    await syncFiles(w.files).catch((err) => {
+      throw outputError(err, `flushing ${opts.root} to disk`);
+    });
+  }
+  const entries = [];
+  for (const file of w.files) {
+    const path = relative(opts.root, file).split(sep).join("/");
+    const { size } = await stat(file);
+    entries.push({ path, size, crc32c: await fileCrc32c(file) });
+  }
+  const manifest = { ...rebuiltManifest(source.manifest), entries };
+  try {
+    await writeManifest(opts.root, manifest, opts.sync);
+  } catch (err) {
+    throw outputError(err, `writing ${join(opts.root, MANIFEST_FILE)}`);
+  }
+  return { destination: opts.root, entries: entries.length, bytes: w.bytes };
 }

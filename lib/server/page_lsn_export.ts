@@ -33,6 +33,7 @@ import { scanChangedPages } from "../innodb/page_lsn.ts";
 import { DELTA_SUFFIX, DeltaBuilder, readDelta } from "../innodb/delta_format.ts";
 import { PageJudge } from "../innodb/page_judge.ts";
 import { incrementalCopy, type TablespaceRecord } from "../core/chain.ts";
+import { removeStaleSpools, spoolPrefix } from "../core/part_files.ts";
 import type { Flavor } from "./facts.ts";
 import { readServerLsns } from "./lsn.ts";
 import type { SelectedTable } from "./tables.ts";
@@ -489,7 +490,9 @@ class PageLsnRun {
 
 /** Open a page-LSN export (each file's page 0 is read now); call close() in a `finally`. */
 export async function openPageLsnExport(opts: PageLsnExportOptions): Promise<PageLsnExport> {
-  const run = new PageLsnRun(opts, await mkdtemp(join(opts.spoolDir, ".ibvault-spool-")));
+  // Named with the PID, so a killed run's spool is recognised and removed (part_files.ts).
+  await removeStaleSpools(opts.spoolDir);
+  const run = new PageLsnRun(opts, await mkdtemp(spoolPrefix(opts.spoolDir)));
   try {
     for (const f of run.files) await run.planFile(f);
   } catch (err) {

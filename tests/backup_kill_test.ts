@@ -1,0 +1,127 @@
+/**
+ * A `backup` stopped mid-run leaves no finished table files behind as if they
+ * were a backup (issue 11 item 7). The built binary is held mid-run by a real
+ * open transaction (its FLUSH TABLES ... FOR EXPORT waits, after some table
+ * files are finished), then:
+ * - SIGKILL: nothing can clean up; the directory keeps `ibvault_incomplete`,
+ *   which says so, and the next `backup` into it removes the files that run
+ *   created and succeeds (it used to fail with "is not empty");
+ * - SIGTERM: the run removes what it created itself, exits 3, tables unlocked.
+ * Both the minimum-locking (default) and the full-locking directory sinks.
+ */
+import assert from "node:assert/strict";
+import mysql from "mysql2/promise";
+import { BINARY } from "./cli_helpers.ts";
+import { exists, listFiles, startBackupServer, writable } from "./backup_fixture.ts";
+import { JOURNAL_FILE } from "../lib/core/write_journal.ts";
+import { MANIFEST_FILE } from "../lib/core/manifest.ts";
+import type { ThrowawayServer } from "../scripts/throwaway_server.ts";
+
+function backup(srv: ThrowawayServer, dir: string, extra: string[]): Deno.ChildProcess {
+  return new Deno.Command(BINARY, {
+    args: [
+      "backup",
+      "--no-defaults",
+      `--socket=${srv.socket}`,
+      "--user=root",
+      "--include-tables=^db\\.",
+      `--backup-dir=${dir}`,
+      "--no-progress",
+      ...extra,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Wait until the backup's FLUSH TABLES ... FOR EXPORT waits behind the open transaction. */
+async function waitForFlush(srv: ThrowawayServer, child: Deno.ChildProcess): Promise<void> {
+  const t0 = performance.now();
+  let exited = false;
+  child.status.then(() => (exited = true));
+  while (performance.now() - t0 < 60_000) {
+    assert.ok(!exited, "the backup ended before it waited for the lock");
+    const rows = await srv.query<{ n: number }[]>(
+      "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST " +
+        "WHERE INFO LIKE 'FLUSH TABLES%FOR EXPORT' AND STATE LIKE '%lock%'",
+    );
+    if (Number(rows[0].n) > 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("the backup never waited for the lock");
+}
+
+const tableFiles = (files: string[]) => files.filter((f) => /\.(ibd|cfg)$/.test(f));
+
+Deno.test("binary: a killed backup leaves ibvault_incomplete and the next run clears it; SIGTERM cleans up itself", async (t) => {
+  await using srv = await startBackupServer();
+  let setup = "CREATE DATABASE db; USE db;";
+  for (let i = 0; i < 3; i++) {
+    setup += `CREATE TABLE t${i} (id INT PRIMARY KEY, v VARCHAR(200));` +
+      `INSERT INTO t${i} SELECT seq, REPEAT('k', 200) FROM seq_1_to_3000;`;
+  }
+  await srv.query(setup);
+  const tmp = await Deno.makeTempDir({ prefix: "ibvault-kill-" });
+  const modes: [string, string[]][] = [
+    ["minimum locking", []],
+    ["full locking, per table", ["--use-tts=with-full-locking", "--lock-per-table"]],
+  ];
+  try {
+    for (const [mode, extra] of modes) {
+      for (const signal of ["SIGKILL", "SIGTERM"] as const) {
+        await t.step(`${mode}: ${signal}`, async () => {
+          const dir = `${tmp}/${mode.replace(/\W+/g, "-")}-${signal}`;
+          // The last table is held by an open transaction: its export lock waits.
+          const holder = await mysql.createConnection({ socketPath: srv.socket, user: "root" });
+          let child: Deno.ChildProcess | undefined;
+          try {
+            await holder.query("BEGIN");
+            await holder.query("UPDATE db.t2 SET v = 'held' WHERE id = 1");
+            child = backup(srv, dir, extra);
+            await waitForFlush(srv, child);
+            const before = tableFiles(await listFiles(dir));
+            assert.ok(before.length > 0, `${mode}: no finished table file before the signal`);
+            child.kill(signal);
+            const [out, status] = await Promise.all([child.output(), child.status]);
+            const stderr = new TextDecoder().decode(out.stderr);
+            const left = await listFiles(dir);
+            if (signal === "SIGKILL") {
+              assert.equal(status.signal, "SIGKILL");
+              // What remains says it is incomplete, and is not a backup.
+              assert.ok(left.includes(JOURNAL_FILE), left.join(" "));
+              assert.ok(!left.includes(MANIFEST_FILE));
+            } else {
+              assert.equal(status.code, 3, stderr);
+              assert.doesNotMatch(stderr, /completed OK/);
+              assert.deepEqual(left, [], `${mode}: left after ${signal}: ${left.join(" ")}`);
+            }
+            console.log(
+              `  ${mode}, ${signal}: ${before.length} table files before, left: ${
+                left.join(" ") || "nothing"
+              }`,
+            );
+          } finally {
+            if (child) await child.status.catch(() => {});
+            await holder.query("ROLLBACK").catch(() => {});
+            await holder.end();
+          }
+          for (const table of ["db.t0", "db.t1", "db.t2"]) {
+            assert.ok(await writable(srv, table), `${table} stayed locked`);
+          }
+          // The next run into the same directory (no --force) completes.
+          const again = await backup(srv, dir, extra).output();
+          const stderr = new TextDecoder().decode(again.stderr);
+          assert.equal(again.code, 0, stderr);
+          assert.match(stderr, /completed OK!\n$/);
+          if (signal === "SIGKILL") {
+            assert.match(stderr, /removed .*db\/t0\.ibd, left by an interrupted run/);
+          }
+          assert.ok(await exists(`${dir}/${MANIFEST_FILE}`));
+          assert.ok(!(await exists(`${dir}/${JOURNAL_FILE}`)));
+        });
+      }
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
