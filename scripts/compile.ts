@@ -63,6 +63,10 @@ if (await run(denoBin, denoArgs, 120_000)) {
     "build",
     "--compile",
     "--minify-syntax",
+    // Bytecode: start-up is parsing, not running (--version 80 -> 30 ms wall,
+    // validating one small file 90 -> 40 ms); ESM keeps cli.ts's top-level await.
+    "--bytecode",
+    "--format=esm",
     "--compile-exec-argv=--smol",
     "--outfile",
     tmp,

@@ -76,3 +76,42 @@ Deno.test("validate pool: workers and the calling thread agree", async () => {
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("validate pool: a small run stays on the calling thread; workers start once it is exceeded", async () => {
+  const dir = Deno.makeTempDirSync();
+  const path = `${dir}/t.ibd`;
+  Deno.writeFileSync(path, makeFile(96));
+  const task = (id: number): RangeTask => ({
+    id,
+    path,
+    offset: 0,
+    length: 96 * 16384,
+    firstPage: 0,
+    space: decodeFlags(0x21, 9),
+    algo: parseAlgorithm("crc32"),
+    maxCorrupt: 64,
+    kernels: "auto",
+    pieceSize: 65536,
+  });
+  // Room for two tasks on the calling thread, then the workers start.
+  const pool = new ValidatePool(2, 2 * 96 * 16384);
+  try {
+    for (const id of [1, 2]) {
+      const r = await pool.run(task(id));
+      if (r.error !== undefined) throw new Error(r.error);
+      assert.deepEqual(r.result.corrupt.map((c) => c.page), [9, 10, 11]);
+    }
+    assert.equal(pool.size, 0, "no worker started for a run within the budget");
+    assert.equal(pool.inlineRuns, 2);
+    await pool.run(task(3));
+    assert.equal(pool.size, 2, "the third task starts the workers");
+    await pool.whenReady();
+    const r = await pool.run(task(4));
+    if (r.error !== undefined) throw new Error(r.error);
+    assert.deepEqual(r.result.corrupt.map((c) => c.page), [9, 10, 11]);
+    assert.equal(pool.inlineRuns, 3, "once ready, tasks go to the workers");
+  } finally {
+    await pool.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -54,11 +54,26 @@ export class ValidatePool {
   #slots: Slot[] = [];
   #inline?: PageBuffer;
   #inlineRuns = 0;
+  #threads: number;
+  #inlineBudget: number;
 
-  /** Start `threads` workers; 0 runs every task on the calling thread. */
-  constructor(threads: number) {
+  /**
+   * A pool of `threads` workers; 0 runs every task on the calling thread. The
+   * first `inlineFirst` bytes of tasks run on the calling thread before any
+   * worker starts, so a small run never pays for starting one (default 0:
+   * start them now).
+   */
+  constructor(threads: number, inlineFirst = 0) {
+    this.#threads = threads;
+    this.#inlineBudget = inlineFirst;
+    if (inlineFirst <= 0) this.#start();
+  }
+
+  #start(): void {
+    const n = this.#threads;
+    this.#threads = 0;
     try {
-      for (let i = 0; i < threads; i++) this.#slots.push(this.#spawn());
+      for (let i = 0; i < n; i++) this.#slots.push(this.#spawn());
     } catch {
       for (const s of this.#slots) void s.port.terminate();
       this.#slots = [];
@@ -114,6 +129,11 @@ export class ValidatePool {
 
   /** Run one task and resolve with the worker's reply. */
   run(task: RangeTask): Promise<WorkerReply> {
+    if (this.#threads > 0) {
+      this.#inlineBudget -= task.length;
+      if (this.#inlineBudget >= 0) return Promise.resolve(this.#runInline(task));
+      this.#start();
+    }
     if (this.#slots.length === 0) return Promise.resolve(this.#runInline(task));
     let best: Slot | undefined;
     for (const s of this.#slots) {

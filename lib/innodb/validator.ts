@@ -67,6 +67,11 @@ interface Prepared {
 
 /** Files up to this size are read once and judged on the calling thread (no worker round trip). */
 const SMALL = 256 << 10;
+/**
+ * Bytes judged on the calling thread before workers start: starting one costs
+ * tens of milliseconds, as long as these take, so small runs never start one.
+ */
+const INLINE_FIRST = 16 << 20;
 
 /**
  * Open a file, read its head (up to {@link SMALL} bytes, straight into `buf`),
@@ -287,8 +292,8 @@ export async function validateEach(
     // Small files are done inside the generator: no pool unless a range task appears.
     let first: IteratorResult<{ file: Prepared; task: RangeTask }> | undefined = source.next();
     if (first.done) return;
-    pool = new ValidatePool(threads);
-    const depth = Math.max(1, pool.size) * 2;
+    pool = new ValidatePool(threads, INLINE_FIRST);
+    const depth = Math.max(1, threads) * 2;
     const runOne = async (): Promise<void> => {
       for (;;) {
         if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
