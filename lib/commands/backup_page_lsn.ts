@@ -181,6 +181,7 @@ export function pageLsnSummary(source: PageLsnSource): {
     ...(s.reason ? { reason: s.reason } : {}),
     deltaPages: s.deltaPages ?? 0,
     pagesReplaced: s.replacedPages ?? 0,
+    pagesUnchanged: s.unchangedPages ?? 0,
     pageSize: s.pageSize,
     size: s.size,
   }));

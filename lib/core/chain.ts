@@ -51,6 +51,11 @@ export interface TablespaceRecord {
   deltaPages?: number;
   /** Pages of the hot copy that the locked delta replaced (minimum locking). */
   replacedPages?: number;
+  /**
+   * Pages at or above the start LSN that the locked pass left out: the hot pass
+   * had read them intact and their LSN had not moved.
+   */
+  unchangedPages?: number;
 }
 
 /** What a tablespace looks like now, from its page 0 and size. */

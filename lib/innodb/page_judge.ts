@@ -38,12 +38,14 @@ export class PageJudge {
 
   /**
    * Pass `data` through unchanged while judging its pages (page size of `space`;
-   * a partial last page is ignored); corrupt pages go into `into`.
+   * a partial last page is ignored); corrupt pages go into `into`. `onPages` is
+   * told each judged run of whole pages with the corrupt ones among them.
    */
   async *watch(
     data: AsyncIterable<Uint8Array>,
     space: SpaceInfo,
     into: CorruptPage[],
+    onPages?: (firstPage: number, bytes: Uint8Array, corrupt: CorruptPage[]) => void,
   ): AsyncGenerator<Uint8Array> {
     const size = space.physicalSize;
     let carry = new Uint8Array(0);
@@ -56,7 +58,9 @@ export class PageJudge {
         bytes.set(chunk, carry.length);
       }
       const whole = Math.floor(bytes.length / size) * size;
-      into.push(...this.judge(space, page, bytes.subarray(0, whole)));
+      const bad = this.judge(space, page, bytes.subarray(0, whole));
+      into.push(...bad);
+      onPages?.(page, bytes.subarray(0, whole), bad);
       page += whole / size;
       carry = bytes.slice(whole);
       yield chunk;

@@ -41,12 +41,17 @@ export interface ScanOptions {
   chunkSize?: number;
   /** Largest run yielded, in pages (default: what fits in 1 MiB). */
   maxRun?: number;
+  /**
+   * Pages (other than page 0 and those from `allFrom` on) for which this says
+   * true are left out although their LSN is ≥ `since` (already taken intact).
+   */
+  skip?: (page: number, lsn: bigint) => boolean;
 }
 
 /**
  * Read `length` bytes of an open tablespace file in pages and yield the runs of
- * selected pages: page 0, pages with FIL_PAGE_LSN ≥ `since`, and every page from
- * `allFrom` on. Also returns (as the generator's result) the number of pages scanned.
+ * selected pages: page 0, pages with FIL_PAGE_LSN ≥ `since` (unless `skip` says
+ * so), and every page from `allFrom` on. Also returns (as the generator's result) the number of pages scanned.
  */
 export async function* scanChangedPages(
   fh: FileHandle,
@@ -59,6 +64,8 @@ export async function* scanChangedPages(
   const withPage0 = opts.withPage0 ?? true;
   const totalPages = Math.floor(opts.length / size);
   const buf = new Uint8Array(chunk);
+  const skip = opts.skip;
+  const changed = (p: number, lsn: bigint) => lsn >= opts.since && !(skip && skip(p, lsn));
   let pageNo = 0;
   while (pageNo < totalPages) {
     const want = Math.min(chunk, (totalPages - pageNo) * size);
@@ -73,7 +80,7 @@ export async function* scanChangedPages(
     for (let i = 0; i <= pages; i++) {
       const p = pageNo + i;
       const selected = i < pages &&
-        ((p === 0 && withPage0) || p >= allFrom || pageLsn(buf, i * size) >= opts.since);
+        ((p === 0 && withPage0) || p >= allFrom || changed(p, pageLsn(buf, i * size)));
       if (selected && runStart < 0) runStart = i;
       if (runStart >= 0 && (!selected || i - runStart === maxRun)) {
         yield {

@@ -32,6 +32,7 @@ import type { CorruptPage } from "../innodb/page_range.ts";
 import { scanChangedPages } from "../innodb/page_lsn.ts";
 import { DELTA_SUFFIX, DeltaBuilder, readDelta } from "../innodb/delta_format.ts";
 import { PageJudge } from "../innodb/page_judge.ts";
+import { HotPages } from "../innodb/hot_pages.ts";
 import { incrementalCopy, type TablespaceRecord } from "../core/chain.ts";
 import { removeStaleSpools, spoolPrefix } from "../core/part_files.ts";
 import type { Flavor } from "./facts.ts";
@@ -145,6 +146,8 @@ interface FileState {
   spool?: Spool;
   /** Hot copy pages judged corrupt (full/whole: replaced or reported later). */
   corrupt: CorruptPage[];
+  /** Pages the hot pass read intact with LSN ≥ the start LSN (left out under the lock if unchanged). */
+  hotPages?: HotPages;
   record?: TablespaceRecord & { table: string };
   deltaFile?: string;
   deltaBytes?: number;
@@ -185,6 +188,8 @@ class PageLsnRun {
   result?: PageLsnResult;
   spoolN = 0;
   hotRead = 0;
+  /** Checkpoint LSN read before the hot pass. */
+  startLsn?: bigint;
   readonly open_: FileHandle[] = [];
 
   constructor(readonly opts: PageLsnExportOptions, readonly spoolDir: string) {
@@ -278,6 +283,15 @@ class PageLsnRun {
     }
   }
 
+  /**
+   * The record of intact hot pages newer than the start LSN, when pages are judged
+   * (without a judge nothing is known intact, and the locked pass takes them all).
+   */
+  hotPagesOf(f: FileState): HotPages | undefined {
+    if (!this.judge || this.startLsn === undefined) return undefined;
+    return f.hotPages = new HotPages(f.hot!, this.startLsn);
+  }
+
   /** The hot pass of one file: yields its hot copy entry (whole) or spools its pages (delta). */
   async *hotPass(f: FileState): AsyncGenerator<FileEntry> {
     if (f.copy === "whole" && !f.hot) {
@@ -302,8 +316,10 @@ class PageLsnRun {
           since: this.opts.incremental!.endLsn,
           allFrom: Math.floor(base.size / ps),
         });
+        const hot = this.hotPagesOf(f);
         for await (const run of it) {
           this.opts.signal?.throwIfAborted();
+          hot?.note(run.first, run.bytes, this.judge!.judge(f.hot!, run.first, run.bytes));
           await f.spool.builder.run(run.first, run.bytes);
         }
         this.hotRead += f.hotBytes;
@@ -311,7 +327,12 @@ class PageLsnRun {
         return;
       }
       let data: AsyncIterable<Uint8Array> = this.hotCopy(f, fh, f.hotBytes);
-      if (this.judge) data = this.judge.watch(data, f.hot!, f.corrupt);
+      const hot = this.hotPagesOf(f);
+      if (this.judge) {
+        data = this.judge.watch(data, f.hot!, f.corrupt, (first, bytes, bad) => {
+          hot?.note(first, bytes, bad);
+        });
+      }
       yield { path: f.path, size: f.hotBytes, mode: 0o640, data };
     } finally {
       await fh.close().catch(() => {});
@@ -343,11 +364,14 @@ class PageLsnRun {
           sinceLsn: startLsn,
         });
       }
+      const hot = same ? f.hotPages : undefined;
+      let kept = 0;
       const it = scanChangedPages(fh, {
         pageSize: ps,
         length: size,
         since: startLsn,
         allFrom: same ? f.hotBytes / ps : 0,
+        skip: hot && ((p, lsn) => hot.unchanged(p, lsn) && ++kept > 0),
       });
       for await (const run of it) await sp.builder.run(run.first, run.bytes);
       await sp.builder.end(size / ps);
@@ -363,6 +387,7 @@ class PageLsnRun {
         endLsn: endLsn.toString(),
         copy: f.copy,
         deltaPages: sp.builder.pages,
+        unchangedPages: kept,
       };
       if (f.reason) f.record.reason = f.reason;
     } finally {
@@ -454,6 +479,7 @@ class PageLsnRun {
   async *generate(): AsyncGenerator<FileEntry> {
     try {
       const { checkpoint: startLsn } = await readServerLsns(this.opts.conn, this.opts.flavor);
+      this.startLsn = startLsn;
       for (const f of this.files) yield* this.hotPass(f);
       await waitForPausePoint(this.opts.signal);
       await this.opts.beforeLock?.();
