@@ -7,7 +7,7 @@ import process from "node:process";
 import os from "node:os";
 import { COMMANDS, findCommand } from "./lib/commands/mod.ts";
 import { commandHelp, mainHelp } from "./lib/commands/help.ts";
-import { createReporter } from "./lib/progress/reporter.ts";
+import { type RunOutput, startOutput } from "./lib/commands/run_output.ts";
 import { exitCodeOf, IbvaultError, UsageError } from "./lib/errors.ts";
 import { VERSION } from "./lib/version.ts";
 import { applyOptionFiles } from "./lib/commands/option_merge.ts";
@@ -18,9 +18,20 @@ import { printableLines } from "./lib/names/printable.ts";
 
 /**
  * Run ibvault with these arguments (strings, or the raw bytes of each argument as
- * the user sent them); resolves to the process exit code.
+ * the user sent them); resolves to the process exit code. The run log, when one
+ * was opened, ends with how the run ended.
  */
 export async function main(argv: readonly (string | Uint8Array)[]): Promise<number> {
+  const out: { current?: RunOutput } = {};
+  const code = await run(argv, out);
+  out.current?.end(code);
+  return code;
+}
+
+async function run(
+  argv: readonly (string | Uint8Array)[],
+  out: { current?: RunOutput },
+): Promise<number> {
   const controller = new AbortController();
   let jsonFor: string | undefined;
   let ran = false;
@@ -68,7 +79,13 @@ export async function main(argv: readonly (string | Uint8Array)[]): Promise<numb
       options = await applyOptionFiles(parsed.options, parsed.given, command);
     }
     if (parsed.askPassword) options.password = await promptPassword(controller.signal);
-    const report = createReporter({ showProgress: options.showProgress });
+    const decoder = new TextDecoder();
+    out.current = startOutput(
+      command.name,
+      options,
+      argv.map((a) => (typeof a === "string" ? a : decoder.decode(a))),
+    );
+    const report = out.current.report;
     reportError = report.error;
     for (const n of parsed.notes) report.info(n); // MEB options accepted and ignored
     jsonFor = undefined; // the command's own run report prints its document, on failure too
@@ -79,6 +96,7 @@ export async function main(argv: readonly (string | Uint8Array)[]): Promise<numb
       report,
       signal: controller.signal,
       printJson: (v) => void process.stdout.write(JSON.stringify(v, null, 2) + "\n"),
+      log: out.current.control,
     });
     report.endProgress();
     // A signal means the run did not finish as asked, whatever the command returned:
@@ -87,7 +105,7 @@ export async function main(argv: readonly (string | Uint8Array)[]): Promise<numb
       report.error(`${(controller.signal.reason as Error).message}: the run did not complete`);
       return 3;
     }
-    if (code === 0) process.stderr.write("ibvault completed OK!\n");
+    if (code === 0) process.stderr.write(out.current.completedLine() + "\n");
     return code;
   } catch (err) {
     const message = err instanceof IbvaultError || !(err instanceof Error)

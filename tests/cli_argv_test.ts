@@ -63,7 +63,14 @@ Deno.test("an option the command does not take is refused by name", () => {
 
 Deno.test("--no-progress and --show-progress", () => {
   assert.equal(parseCommandLine(["--no-progress"], 2).options.showProgress, false);
-  assert.equal(parseCommandLine(["--show-progress"], 2).options.showProgress, true);
+  assert.equal(parseCommandLine(["--show-progress"], 2).options.showProgress, "stderr");
+  assert.equal(parseCommandLine(["--skip-show-progress"], 2).options.showProgress, false);
+  assert.equal(
+    parseCommandLine(["--show-progress=fifo:/run/p"], 2).options.showProgress,
+    "fifo:/run/p",
+  );
+  assert.throws(() => parseCommandLine(["--show-progress=tty"], 2), /--show-progress takes/);
+  assert.throws(() => parseCommandLine(["--progress-interval=0"], 2), /--progress-interval/);
   assert.equal(parseCommandLine([], 2).options.showProgress, undefined);
 });
 

@@ -6,7 +6,10 @@
  * `list-image` the same way, `copy-back-and-apply-log` from an image with
  * `--uncompress --decrypt --key-file`, and the streaming form
  * `backup-to-image --backup-image=- | copy-back-and-apply-log --backup-image=-` with
- * MEB's InnoDB log options. Each must succeed.
+ * MEB's InnoDB log options. Each must succeed. Their run logs
+ * (`meta/ibvault_<command>_<stamp>.log`, `--log-file`, `--no-log`), `--timestamps`
+ * and `--show-progress=file:` (percent up to 100% from a streamed image) are
+ * checked on the same runs.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -52,6 +55,20 @@ async function checksums(srv: ThrowawayServer): Promise<string> {
 
 const lastLine = (s: string) => s.trimEnd().split("\n").at(-1);
 
+/** The one run log of `command` under `dir/meta/`. */
+async function logOf(dir: string, command: string): Promise<string> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(`${dir}/meta`)) names.push(e.name);
+  const mine = names.filter((n) =>
+    new RegExp(`^ibvault_${command}_\\d{8}-\\d{6}(-\\d+)?\\.log$`).test(n)
+  );
+  assert.equal(mine.length, 1, `one ${command} log in ${dir}/meta: ${names.join(", ")}`);
+  return await Deno.readTextFile(`${dir}/meta/${mine[0]}`);
+}
+
+/** The log without its time stamps. */
+const unstamped = (log: string) => log.trimEnd().split("\n").map((l) => l.replace(/^\S+ /, ""));
+
 Deno.test("MEB command lines work as written (binary, throwaway servers)", async () => {
   assert.ok(existsSync(BIN), "dist/ibvault is missing: run deno task compile first");
   await using src = await startBackupServer();
@@ -74,32 +91,63 @@ Deno.test("MEB command lines work as written (binary, throwaway servers)", async
     );
     assert.equal(full.code, 0, full.stderr);
     assert.equal(lastLine(full.stderr), "ibvault completed OK!");
+    const log = await logOf(`${tmp}/full`, "backup");
+    assert.ok(!log.includes(src.password), "the password never reaches the log");
+    assert.match(log, /command line: ibvault .*--password=\*\*\* .*backup/);
+    assert.match(log, /connection: 127\.0\.0\.1:\d+ as /);
+    assert.match(log, /server: 10\.11\.\S+ \(mariadb\), datadir /);
+    for (const l of log.trimEnd().split("\n")) {
+      assert.match(l, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /, `stamped: ${l}`);
+    }
+    assert.match(log, /locked 2 tables/); // every message, as on the terminal
+    assert.match(log, /backed up 2 table\(s\)/); // the summary
+    assert.equal(unstamped(log).at(-1), "ibvault completed OK!");
     const apply = await sh(`${BIN} --no-defaults apply-log --backup-dir=${tmp}/full`);
     assert.equal(apply.code, 0, apply.stderr);
     assert.match(apply.stderr, /consistent as taken/);
     assert.equal(lastLine(apply.stderr), "ibvault completed OK!");
+    // the meta/ log is not an entry of the backup: validate finds it complete
     const v = await sh(`${BIN} --no-defaults validate --backup-dir=${tmp}/full`);
     assert.equal(v.code, 0, v.stdout + v.stderr);
+    assert.doesNotMatch(v.stdout + v.stderr, /unexpected/);
     const notBackup = await sh(`${BIN} --no-defaults apply-log --backup-dir=${tmp}`);
     assert.equal(notBackup.code, 2, "apply-log on a directory that is not a backup");
 
     // backup-and-apply-log: MEB's consistent backup, here backup with a note
     const bal = await sh(
       `${BIN} --no-defaults ${tcp} --backup-dir=${tmp}/bal --include-tables='^shop\\.orders$' ` +
-        "backup-and-apply-log",
+        `--log-file=${tmp}/bal.log backup-and-apply-log`,
     );
     assert.equal(bal.code, 0, bal.stderr);
     assert.match(bal.stderr, /backup-and-apply-log runs backup: a TTS backup is consistent/);
     assert.ok(existsSync(`${tmp}/bal/ibvault_manifest.json`));
+    assert.ok(!existsSync(`${tmp}/bal/meta`), "--log-file: the log goes there, not to meta/");
+    assert.match(await Deno.readTextFile(`${tmp}/bal.log`), /ibvault completed OK!\n$/);
+    const again = await sh(
+      `${BIN} --no-defaults ${tcp} --backup-dir=${tmp}/bal2 --log-file=${tmp}/bal.log backup`,
+    );
+    assert.equal(again.code, 3, "an existing --log-file is never overwritten");
+    assert.match(again.stderr, /already exists/);
+    assert.ok(!existsSync(`${tmp}/bal2`), "refused before anything is written");
+    const quiet = await sh(
+      `${BIN} --no-defaults ${tcp} --backup-dir=${tmp}/nolog --include-tables='^shop\\.orders$' ` +
+        "--no-log backup",
+    );
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.ok(!existsSync(`${tmp}/nolog/meta`), "--no-log keeps none");
 
     // 2. backup-to-image with both --backup-dir (working directory) and --backup-image
     const img = `${tmp}/shop.mbi`;
     const toImage = await sh(
       `${BIN} --no-defaults --socket=${src.socket} --user=root --backup-dir=${tmp}/work ` +
         `--backup-image=${img} --compress --encrypt --key-file=${tmp}/key ` +
-        `--include-tables='^shop\\.' backup-to-image`,
+        `--include-tables='^shop\\.' --timestamps backup-to-image`,
     );
     assert.equal(toImage.code, 0, toImage.stderr);
+    for (const l of toImage.stderr.trimEnd().split("\n")) {
+      assert.match(l, /^\d{6} \d\d:\d\d:\d\d ibvault/, `MEB time stamp: ${l}`);
+    }
+    assert.match(await logOf(`${tmp}/work`, "backup-to-image"), /ibvault completed OK!\n$/);
     assert.doesNotMatch(toImage.stderr, /needs one of|not both/);
     assert.ok((await Deno.stat(`${tmp}/work`)).isDirectory);
     for (const cmd of ["validate", "list-image"]) {
@@ -120,17 +168,24 @@ Deno.test("MEB command lines work as written (binary, throwaway servers)", async
     const subdirs = [...Deno.readDirSync(`${tmp}/root`)].map((e) => e.name);
     assert.equal(subdirs.length, 1);
     assert.match(subdirs[0], /^\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d$/);
+    await logOf(`${tmp}/root/${subdirs[0]}`, "backup-to-image");
 
     // 3. copy-back-and-apply-log from the image, as MEB restores one
     const restore = await sh(
       `${BIN} --defaults-file=${tmp}/dst.cnf --datadir=${dst.datadir} --backup-dir=${tmp}/restore ` +
         `--backup-image=${img} --uncompress --decrypt --key-file=${tmp}/key ` +
-        "copy-back-and-apply-log",
+        `--show-progress=file:${tmp}/progress --progress-interval=1 copy-back-and-apply-log`,
     );
     assert.equal(restore.code, 0, restore.stderr);
     assert.doesNotMatch(restore.stderr, /needs one of|not both/);
     assert.equal(lastLine(restore.stderr), "ibvault completed OK!");
     assert.equal(await checksums(dst), want);
+    // The streamed image's manifest knows the planned size: percent, up to the end.
+    assert.match(await Deno.readTextFile(`${tmp}/progress`), /\] 100% copy-back/);
+    const restoreLog = await logOf(`${tmp}/restore`, "copy-back-and-apply-log");
+    assert.match(restoreLog, /copy-back-and-apply-log runs copy-back/);
+    assert.match(restoreLog, /--key-file=\S+ /);
+    assert.match(restoreLog, /copied back 2 table\(s\)/);
 
     // 4. the streaming form, with MEB's InnoDB log options on the restoring side
     await dst.query("DROP DATABASE shop");

@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { type Manifest, MANIFEST_FILE } from "../core/manifest.ts";
 import { fileCrc32c } from "../core/manifest_io.ts";
+import { isRunLogPath } from "../core/run_log_path.ts";
 import {
   checkCompleteness,
   type CompletenessReport,
@@ -17,7 +18,9 @@ export async function dirCompleteness(
   dir: string,
   manifest: Manifest,
 ): Promise<CompletenessReport> {
-  const found = await walkFiles(dir, { skip: (rel) => rel === MANIFEST_FILE });
+  const found = await walkFiles(dir, {
+    skip: (rel) => rel === MANIFEST_FILE || isRunLogPath(rel),
+  });
   const sizes = new Map(manifest.entries.map((e) => [e.path, e.size]));
   const seen = new Map<string, SeenEntry>();
   for (const f of found) {

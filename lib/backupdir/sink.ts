@@ -11,7 +11,13 @@ import { CorruptionError, IoError, UsageError } from "../errors.ts";
 import type { Sink } from "../sink.ts";
 import type { Source } from "../source.ts";
 import { checkEntryPath } from "../core/entry_path.ts";
-import { isStreamed, type Manifest, MANIFEST_FILE, withEntries } from "../core/manifest.ts";
+import {
+  expectedBytes,
+  isStreamed,
+  type Manifest,
+  MANIFEST_FILE,
+  withEntries,
+} from "../core/manifest.ts";
 import { writeManifest } from "../core/manifest_io.ts";
 import { checkCompleteness, describeCompleteness } from "../core/completeness.ts";
 import { outputError, syncFiles, writeAtomically } from "../core/files.ts";
@@ -134,7 +140,7 @@ async function writeEntries(
     await rm(join(opts.root, MANIFEST_FILE), { force: true });
   }
   let entries = 0, bytes = 0, done = 0;
-  const total = source.manifest.entries.reduce((s, e) => s + e.size, 0);
+  const total = expectedBytes(source.manifest) ?? 0;
   const files: string[] = [];
   for await (const e of source.entries(opts.select)) {
     opts.signal?.throwIfAborted();
@@ -192,8 +198,8 @@ async function finishDirectory(source: Source, root: string, sync: boolean): Pro
     )
     : source.manifest;
   try {
-    // `compression` describes an image's chunks, not the directory's plain files.
-    const { compression: _chunks, ...plain } = manifest;
+    // `compression` and `plannedBytes` describe an image, not the directory's plain files.
+    const { compression: _chunks, plannedBytes: _planned, ...plain } = manifest;
     await writeManifest(root, plain, sync);
   } catch (err) {
     throw outputError(err, `writing ${join(root, MANIFEST_FILE)}`);

@@ -15,6 +15,7 @@ import type { SeenEntry } from "../core/completeness.ts";
 import { Crc32c } from "../core/crc.ts";
 import { PART_SUFFIX, READ_SIZE, readFileChunks } from "../core/files.ts";
 import { type FoundFile, walkFiles } from "./walk.ts";
+import { isRunLogPath } from "../core/run_log_path.ts";
 
 /** How to open a directory. */
 export interface DirSourceOptions {
@@ -60,7 +61,7 @@ export async function openDirSource(dir: string, opts: DirSourceOptions): Promis
     throw new UsageError(`${dir} is not a complete backup directory: it has no manifest`);
   }
   const files = await walkFiles(dir, {
-    skip: (rel) => rel === MANIFEST_FILE || rel.endsWith(PART_SUFFIX),
+    skip: (rel) => rel === MANIFEST_FILE || rel.endsWith(PART_SUFFIX) || isRunLogPath(rel),
     onOther: opts.onOther,
   });
   const hadManifest = manifest !== undefined;

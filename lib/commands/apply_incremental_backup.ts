@@ -17,6 +17,7 @@ export const runApplyIncrementalBackup = reported("apply-incremental-backup", as
     );
   }
   const inc = o.incrementalBackupDir[0];
+  ctx.log?.openIn(o.backupDir); // FULL/meta/
   const r = await mergeIncremental(o.backupDir, inc, { sync: !o.noSync });
   return rep.finish("ok", { destination: o.backupDir, incremental: inc, ...r }, {
     verb: "applied",

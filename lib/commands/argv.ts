@@ -76,6 +76,8 @@ export function setOption(options: Options, spec: OptionSpec, raw: string | bool
       (target[spec.field] as string[]).push(String(raw));
       break;
     default:
+      // A bare name in an option file (`show-progress`): the option's value when left out.
+      if (raw === true && spec.optionalValue !== undefined) raw = spec.optionalValue;
       if (typeof raw !== "string") {
         throw new UsageError(`${from}: --${spec.name} needs a value`);
       }
@@ -187,7 +189,11 @@ export function parseCommandLine(argv: string[], cores: number): ParsedCommandLi
   const options = defaultOptions(cores);
   const given = new Set<string>(falses);
   let askPassword = false;
-  for (const name of falses) setOption(options, findOptionSpec(name)!, false, "command line");
+  for (const name of falses) {
+    // --skip-show-progress / --show-progress=0: never, as --no-progress
+    if (name === "show-progress") options.showProgress = false;
+    else setOption(options, findOptionSpec(name)!, false, "command line");
+  }
   for (const token of parsed.tokens ?? []) {
     if (token.kind !== "option") continue;
     if (token.name === ASK_PASSWORD) {

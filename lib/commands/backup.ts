@@ -27,6 +27,7 @@ export async function backupRun(ctx: CommandContext, rep: RunReport): Promise<nu
     o.force,
     (p) => ctx.report.info(`removed ${printable(p)}, left by an interrupted run`),
   );
+  ctx.log?.openIn(root); // DIR/meta/ibvault_backup_<stamp>.log
   // The files are written while the tables are locked, so nothing waits for the disk
   // then; they are flushed together once the tables are unlocked, before the manifest.
   const sink = dirSink({ root, sync: o.noSync ? "none" : "end", force: true, manifest: true });

@@ -120,6 +120,7 @@ export async function planBackup(ctx: CommandContext, spec: SelectionSpec): Prom
   const conn = await connect(o);
   try {
     const facts = await readServerFacts(conn, { datadir: o.datadir });
+    ctx.log?.note(`server: ${facts.version} (${facts.flavor}), datadir ${facts.datadir}`);
     const selection = await selectTables(conn, facts, spec.filter, spec.include !== undefined);
     const catalog = await readCatalog(conn, facts);
     const chosen = chooseLogicalTables(catalog, selection.skipped);

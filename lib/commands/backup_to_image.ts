@@ -38,20 +38,23 @@ export const runBackupToImage = reported("backup-to-image", async (ctx, rep) => 
   const work = o.backupDir === undefined
     ? undefined
     : await prepareWorkDir(o.withTimestamp ? timestampedDir(o.backupDir) : o.backupDir);
-  const sink = imageSink({
-    target,
-    compress,
-    key,
-    threads: codecThreads(o),
-    force: true,
-    sync: !o.noSync,
-    signal: ctx.signal,
-  });
+  if (work !== undefined) ctx.log?.openIn(work); // WORK/meta/ibvault_backup-to-image_<stamp>.log
+  const sink = (plannedBytes: number) =>
+    imageSink({
+      target,
+      compress,
+      key,
+      threads: codecThreads(o),
+      force: true,
+      sync: !o.noSync,
+      signal: ctx.signal,
+      plannedBytes, // the manifest's size hint: readers show percent and ETA
+    });
   // The manifest goes first in an image, before any file is read: its entry list
   // stays empty, and the image's own entry records and end record say what is in it.
   const destination = target === "-" ? "stdout" : target;
   return await runBackupInto(ctx, rep, spec, destination, async (source) => {
-    return (await sink.write(source)).bytes;
+    return (await sink(source.totalBytes).write(source)).bytes;
   }, { crc: false, image: true, spoolDir: work });
 }, { stdoutTaken: requireTarget });
 

@@ -15,6 +15,19 @@ export interface CommandContext {
   signal: AbortSignal;
   /** Writes `--json` output (stdout). */
   printJson(value: unknown): void;
+  /** The run log (absent: none is kept, e.g. in tests). */
+  log?: RunLogControl;
+}
+
+/**
+ * How a command places and feeds its run log: `openIn(dir)` once the backup (or
+ * working) directory exists, making `dir/meta/ibvault_<command>_<stamp>.log`
+ * (nothing when --log-file or --no-log decided already); `note(text)` for a
+ * line only the log gets (the server, say).
+ */
+export interface RunLogControl {
+  openIn(dir: string): void;
+  note(text: string): void;
 }
 
 /** A command: its name, help, accepted options, and its run function. */

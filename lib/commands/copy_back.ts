@@ -15,6 +15,7 @@ import { type OpenedSource, openSource } from "./open_source.ts";
 import { openForeignOption } from "./foreign_option.ts";
 import { type ChainSource, openChainOption } from "./chain_option.ts";
 import { reported, type RunReport } from "./run_report.ts";
+import { imageWorkDir } from "./work_dir.ts";
 import { CorruptionError, IbvaultError, sameKind, ServerError } from "../errors.ts";
 import { label } from "../core/label.ts";
 import { connect, endQuietly } from "../server/connection.ts";
@@ -58,6 +59,9 @@ export async function copyBackRun(ctx: CommandContext, rep: RunReport): Promise<
   const foreign = await openForeignOption(ctx);
   const source = foreign ?? (await openChainOption(ctx, "copy-back")) ??
     await openSource(ctx, "copy-back");
+  // The run log: in the working directory beside an image, else in the backup directory.
+  const logDir = imageWorkDir(o) ?? (o.backupImage === undefined ? o.backupDir : undefined);
+  if (logDir !== undefined) ctx.log?.openIn(logDir);
   let conn: Connection | undefined;
   let sink: RestoreSink | undefined;
   try {
@@ -78,6 +82,7 @@ export async function copyBackRun(ctx: CommandContext, rep: RunReport): Promise<
     }
     conn = await connect(o);
     const facts = await readServerFacts(conn, { datadir: o.datadir });
+    ctx.log?.note(`server: ${facts.version} (${facts.flavor}), datadir ${facts.datadir}`);
     await removeStaleStages(facts.datadir, ctx.report.warn);
     const state = await readTargetState(conn, facts, selected);
     const whole = await planWholeRestore({

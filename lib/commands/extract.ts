@@ -52,13 +52,15 @@ export const extractCommand: Command = {
     });
     try {
       const destination = o.backupDir ?? ".";
+      // A single --dst-entry names its own target; a directory must be empty (or --force).
+      const root = await prepareDestination(
+        destination,
+        o.force || o.dstEntry !== undefined,
+        (p) => ctx.report.info(`removed ${printable(p)}, left by an interrupted run`),
+      );
+      if (o.backupDir !== undefined && o.dstEntry === undefined) ctx.log?.openIn(root);
       const r = await dirSink({
-        // A single --dst-entry names its own target; a directory must be empty (or --force).
-        root: await prepareDestination(
-          destination,
-          o.force || o.dstEntry !== undefined,
-          (p) => ctx.report.info(`removed ${printable(p)}, left by an interrupted run`),
-        ),
+        root,
         select: select === undefined ? undefined : (p) => isUnder(p, select),
         dstEntry: o.dstEntry,
         keptSuffix: o.keepCompressed && o.dstEntry === undefined,

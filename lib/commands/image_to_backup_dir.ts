@@ -41,12 +41,14 @@ export const imageToBackupDirCommand: Command = {
       if (!img.header.encrypted && (o.keyFile || o.key || o.keyEnv)) {
         ctx.report.warn(`${img.name} is not encrypted: the key is not needed`);
       }
+      const root = await prepareDestination(
+        o.backupDir!,
+        o.force,
+        (p) => ctx.report.info(`removed ${printable(p)}, left by an interrupted run`),
+      );
+      ctx.log?.openIn(root);
       const r = await dirSink({
-        root: await prepareDestination(
-          o.backupDir!,
-          o.force,
-          (p) => ctx.report.info(`removed ${printable(p)}, left by an interrupted run`),
-        ),
+        root,
         force: o.force,
         sync: o.noSync ? "none" : "each",
         manifest: true,

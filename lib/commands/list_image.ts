@@ -8,6 +8,7 @@ import { CorruptionError } from "../errors.ts";
 import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
 import { openImageOrXbstream } from "./open_source.ts";
+import { imageWorkDir } from "./work_dir.ts";
 import { printXbstreamListing } from "../xbstream/list.ts";
 import { reported } from "./run_report.ts";
 import { formatBytes } from "../progress/reporter.ts";
@@ -46,11 +47,13 @@ export const listImageCommand: Command = {
   run: reported("list-image", async (ctx, rep) => {
     const o = ctx.options;
     const image = o.backupImage!;
+    const work = imageWorkDir(o); // made by openImageOrXbstream
     // a page-LSN image's last entry (small) completes the manifest: read it whole
     const img = await openImageOrXbstream(ctx, {
       mode: "check",
       decodeWhole: (p) => p === BACKUP_END_FILE,
     });
+    if (work !== undefined) ctx.log?.openIn(work);
     if (img.kind === "xbstream") {
       const write = (t: string) => void process.stdout.write(t);
       const error = (m: string) => ctx.report.error(m);

@@ -12,6 +12,7 @@ import { backupCommand, backupRun } from "./backup.ts";
 import { copyBackCommand, copyBackRun } from "./copy_back.ts";
 import { IMAGE_READ_OPTIONS } from "./options.ts";
 import { reported } from "./run_report.ts";
+import { imageWorkDir, prepareWorkDir } from "./work_dir.ts";
 import { UsageError } from "../errors.ts";
 import { readManifest } from "../core/manifest_io.ts";
 import { MANIFEST_FILE } from "../core/manifest.ts";
@@ -63,6 +64,8 @@ Exit 0.`,
       throw new UsageError("apply-log needs --backup-dir=DIR or --backup-image=FILE");
     }
     const what = o.backupImage ?? o.backupDir!;
+    const work = imageWorkDir(o);
+    if (work !== undefined) ctx.log?.openIn(await prepareWorkDir(work));
     if (o.backupImage === undefined) {
       if (!(await readManifest(o.backupDir!))) {
         throw new UsageError(

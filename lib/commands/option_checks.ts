@@ -34,6 +34,12 @@ export const OPTION_CHECKS: Readonly<Record<string, ValueCheck>> = {
   threads: wholeNumberIn(1, 1024),
   "page-corrupt-threshold": wholeNumberIn(1, 2 ** 31),
   "lock-wait-timeout": wholeNumberIn(1, 31536000),
+  "progress-interval": wholeNumberIn(1, 86400),
+  "show-progress": (v) =>
+    /^(stderr|stdout|(file|fifo):.+)$/s.test(String(v))
+      ? undefined
+      : `takes stderr, stdout, file:PATH or fifo:PATH (got '${v}')`,
+  "log-file": nonEmpty,
   // The key itself is never echoed: only its shape is described.
   key: (v) => {
     const t = String(v).trim();

@@ -7,6 +7,12 @@ import type { Command } from "./command.ts";
 import { findOptionSpec, setOption } from "./argv.ts";
 import { readOptionFiles } from "../server/option_file.ts";
 
+/**
+ * Common options an option file may set for every command (not --log-file: one
+ * path for every run would refuse the second, since a log is never overwritten).
+ */
+const FROM_FILES = ["threads", "show-progress", "progress-interval", "timestamps", "no-log"];
+
 /** Options for the command: the command line wins over option files. */
 export async function applyOptionFiles(
   options: Options,
@@ -23,7 +29,7 @@ export async function applyOptionFiles(
     const spec = findOptionSpec(name);
     // [client] is shared with the mysql client: options ibvault or this command
     // does not know are left for the programs that do.
-    if (!spec || !command.options.includes(name) && !["threads"].includes(name)) continue;
+    if (!spec || !command.options.includes(name) && !FROM_FILES.includes(name)) continue;
     setOption(options, spec, value, "option file");
   }
   return options;

@@ -47,8 +47,19 @@ export interface Options {
   /** Do not flush written files to the disk before reporting success. */
   noSync: boolean;
   threads: number;
-  /** true: progress bar even without a terminal; false: never; undefined: only on a terminal. */
-  showProgress?: boolean;
+  /**
+   * Progress: a destination (`stderr`, `stdout`, `file:PATH`, `fifo:PATH`: shown
+   * even without a terminal), false never, undefined only on a terminal.
+   */
+  showProgress?: string | false;
+  /** Seconds between progress lines when not drawing on a terminal (MEB's default 2). */
+  progressInterval?: number;
+  /** Prefix terminal messages with MEB's `YYMMDD HH:MM:SS`. */
+  timestamps: boolean;
+  /** Write the run log here instead of the backup (or working) directory's meta/. */
+  logFile?: string;
+  /** Keep no run log. */
+  noLog: boolean;
   json: boolean;
   verbose: boolean;
   // validation
@@ -285,9 +296,33 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   {
     name: "show-progress",
     field: "showProgress",
-    type: "boolean",
-    help: "show progress even when stderr is not a terminal",
+    type: "string",
+    arg: "[=DEST]",
+    optionalValue: "stderr",
+    help: "show progress even without a terminal, on stderr (default), stdout, " +
+      "file:PATH or fifo:PATH",
   },
+  {
+    name: "progress-interval",
+    field: "progressInterval",
+    type: "integer",
+    arg: "SECONDS",
+    help: "seconds between progress lines when not on a terminal (default 2)",
+  },
+  {
+    name: "timestamps",
+    field: "timestamps",
+    type: "boolean",
+    help: "put YYMMDD HH:MM:SS before each message line (as MEB)",
+  },
+  {
+    name: "log-file",
+    field: "logFile",
+    type: "string",
+    arg: "PATH",
+    help: "write the run log to PATH (a new file) instead of DIR/meta/",
+  },
+  { name: "no-log", field: "noLog", type: "boolean", help: "keep no run log" },
   { name: "json", field: "json", type: "boolean", help: "print a JSON report on stdout" },
   { name: "verbose", field: "verbose", type: "boolean", help: "more detail" },
   {
@@ -508,7 +543,11 @@ export const COMMON_OPTIONS = [
   "help",
   "version",
   "show-progress",
+  "progress-interval",
   "no-progress",
+  "timestamps",
+  "log-file",
+  "no-log",
   "json",
   "verbose",
   "threads",
@@ -578,6 +617,8 @@ export function defaultOptions(cores: number): Options {
     threads: Math.max(1, cores),
     json: false,
     verbose: false,
+    timestamps: false,
+    noLog: false,
     pageCorruptThreshold: 64,
     lockPerTable: false,
     lockWaitTimeout: 60,

@@ -30,7 +30,7 @@ import { framedInnodb } from "../framed/files.ts";
 import { validateFramed } from "../framed/validate.ts";
 import { printable } from "../names/printable.ts";
 import { serverHoldingDatadir } from "../innodb/datadir_lock.ts";
-import { MANIFEST_FILE } from "../core/manifest.ts";
+import { expectedBytes, MANIFEST_FILE } from "../core/manifest.ts";
 
 function shown(f: FileReport): string {
   return printable(f.table ? `${f.name} (${f.table})` : f.name);
@@ -145,7 +145,13 @@ async function runImage(ctx: CommandContext): Promise<ImageRun> {
       algorithm: algo,
       threshold: o.pageCorruptThreshold,
       signal: ctx.signal,
-      onProgress: (done) => ctx.report.progress({ label: "validate", done, unit: "bytes" }),
+      onProgress: (done) =>
+        ctx.report.progress({
+          label: "validate",
+          done,
+          total: expectedBytes(source.manifest),
+          unit: "bytes",
+        }),
     }).write(source);
     return { ...r, algorithmName: algo.name };
   } finally {
@@ -195,6 +201,8 @@ const run = reported("validate", async (ctx, rep) => {
       "give only one of --backup-dir, --backup-image, --datadir or tablespace files",
     );
   }
+  const work = imageWorkDir(o);
+  if (work !== undefined) ctx.log?.openIn(work);
   const start = performance.now();
   let algoName = o.innodbChecksumAlgorithm;
   let files: FileReport[];

@@ -131,6 +131,12 @@ export interface Manifest {
    * (absent: LZ4 if at all). Decides the framing of `extract --keep-compressed`.
    */
   compression?: { method: "lz4" | "zstd"; level?: number };
+  /**
+   * Streamed images (`backup-to-image`, whose entry list is empty): the bytes of
+   * tablespace the export planned to copy, for progress percent and ETA only
+   * (the image's records are what counts).
+   */
+  plannedBytes?: number;
   /** Options the backup was taken with (never keys or passwords). */
   options: Record<string, unknown>;
   databases: DatabaseRecord[];
@@ -189,6 +195,15 @@ function withServer(m: Manifest, server: ServerFacts): Manifest {
  */
 export function isStreamed(manifest: Manifest): boolean {
   return manifest.entries.length === 0;
+}
+
+/**
+ * Bytes a reader of this backup will see, for progress: the listed entries, or
+ * for a streamed image its `plannedBytes`; undefined when unknown.
+ */
+export function expectedBytes(m: Manifest): number | undefined {
+  const listed = m.entries.reduce((s, e) => s + e.size, 0);
+  return listed > 0 ? listed : m.plannedBytes || undefined;
 }
 
 /** The manifest with `entries` listed (a streamed manifest completed by what was read). */

@@ -264,5 +264,8 @@ export function validateManifest(value: unknown, where: string): Manifest {
     c.decimal(b.endLsn, "base.endLsn");
   }
   if (m.endLsn !== undefined) c.decimal(m.endLsn, "endLsn");
+  if (m.plannedBytes !== undefined) {
+    c.integer(m.plannedBytes, "plannedBytes", 0, Number.MAX_SAFE_INTEGER);
+  }
   return m as unknown as Manifest;
 }

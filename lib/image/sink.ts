@@ -6,7 +6,7 @@
 import type { Sink } from "../sink.ts";
 import type { Source } from "../source.ts";
 import { outputError } from "../core/files.ts";
-import { MANIFEST_FILE } from "../core/manifest.ts";
+import { isStreamed, MANIFEST_FILE } from "../core/manifest.ts";
 import { writeImage } from "./writer.ts";
 import { writeImageBytes } from "./image_io.ts";
 import type { Compression } from "./chunk_codec.ts";
@@ -26,6 +26,8 @@ export interface ImageSinkOptions {
   /** Flush the file to the disk before renaming it into place. */
   sync: boolean;
   signal?: AbortSignal;
+  /** A streamed manifest's `plannedBytes` (the export's size, for readers' progress). */
+  plannedBytes?: number;
   /** Called as data is read, with the raw bytes so far and the total the manifest lists. */
   onProgress?: (done: number, total: number) => void;
   /** Told about an entry whose content differs from the CRC-32C its manifest lists. */
@@ -60,7 +62,10 @@ async function writeToImage(source: Source, opts: ImageSinkOptions): Promise<Ima
     imageBytes: 0,
     altered: 0,
   };
-  const bytes = writeImage(source.manifest, source.entries(), {
+  const manifest = opts.plannedBytes !== undefined && isStreamed(source.manifest)
+    ? { ...source.manifest, plannedBytes: opts.plannedBytes }
+    : source.manifest;
+  const bytes = writeImage(manifest, source.entries(), {
     compress: opts.compress,
     key: opts.key,
     threads: opts.threads,

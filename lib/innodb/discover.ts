@@ -22,6 +22,7 @@ import {
   UNIV_ZIP_SIZE_MIN,
 } from "./layout.ts";
 import { F_ZERO, judgePage } from "./verdict.ts";
+import { isRunLogPath } from "../core/run_log_path.ts";
 
 /** Files found: those to validate and those only listed. */
 export interface Discovered {
@@ -151,7 +152,7 @@ export function* walkDatadir(datadir: string): Generator<Found> {
 export function* walkBackupDir(dir: string): Generator<Found> {
   for (const rel of walk(dir, 8)) {
     const base = rel.slice(rel.lastIndexOf("/") + 1);
-    if (IGNORED.test(base)) continue;
+    if (IGNORED.test(base) || isRunLogPath(rel)) continue;
     if (isInnodbName(base) || isTablespaceFile(path.join(dir, rel))) {
       yield { input: input(dir, rel) };
     } else yield { other: rel };

@@ -10,6 +10,7 @@ import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { type FoundBackup, readBackupDir, readImageFile, scanRoot } from "../catalog/scan.ts";
 import { MANIFEST_FILE } from "../core/manifest.ts";
+import { isRunLogPath } from "../core/run_log_path.ts";
 import { fileCrc32c } from "../core/manifest_io.ts";
 import { checkCompleteness, describeCompleteness, type SeenEntry } from "../core/completeness.ts";
 import { openImage } from "../image/reader.ts";
@@ -85,7 +86,9 @@ async function isFile(p: string): Promise<boolean> {
 /** Entry sizes and CRC-32C of a backup directory against its manifest. */
 async function dirFindings(b: FoundBackup): Promise<string[]> {
   const m = b.manifest!;
-  const found = await walkFiles(b.path, { skip: (rel) => rel === MANIFEST_FILE });
+  const found = await walkFiles(b.path, {
+    skip: (rel) => rel === MANIFEST_FILE || isRunLogPath(rel),
+  });
   const sizes = new Map(m.entries.map((e) => [e.path, e.size]));
   const seen = new Map<string, SeenEntry>();
   for (const f of found) {

@@ -40,25 +40,43 @@ export function formatBytes(n: number): string {
   return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
 }
 
+/** How a reporter writes. */
+export interface ReporterOptions {
+  /** true: progress even without a terminal; false: never; undefined: only on a terminal. */
+  showProgress?: boolean;
+  quiet?: boolean;
+  /** Where messages go (stderr by default). */
+  write?: (s: string) => void;
+  isTTY?: boolean;
+  /** Where progress goes instead of `write` (`--show-progress=stdout|file:|fifo:`). */
+  progress?: { write: (s: string) => void; isTTY: boolean };
+  /** Milliseconds between progress lines when not redrawing a terminal (default 2000). */
+  intervalMs?: number;
+  /** Stamp message lines with this (MEB's `YYMMDD HH:MM:SS`, `--timestamps`). */
+  stamp?: () => string;
+}
+
 /** A reporter writing to a stream (stderr by default); `showProgress` undefined means "if a TTY". */
-export function createReporter(
-  opts: { showProgress?: boolean; quiet?: boolean; write?: (s: string) => void; isTTY?: boolean } =
-    {},
-): Reporter {
+export function createReporter(opts: ReporterOptions = {}): Reporter {
   const write = opts.write ?? ((s: string) => void process.stderr.write(s));
   const isTTY = opts.isTTY ?? Boolean(process.stderr.isTTY);
+  const pWrite = opts.progress?.write ?? write;
+  const pTTY = opts.progress ? opts.progress.isTTY : isTTY;
+  const shared = !opts.progress; // progress and messages on the same stream
   const bar = opts.showProgress ?? isTTY;
+  const every = pTTY ? 100 : opts.intervalMs ?? 2000;
+  const stamp = () => (opts.stamp ? `${opts.stamp()} ` : "");
   const start = performance.now();
   let drawn = false;
-  let lastDraw = 0;
+  let lastDraw = -Infinity;
   const clear = () => {
-    if (drawn) write(isTTY ? "\r\x1b[2K" : "\n");
+    if (drawn) pWrite(pTTY ? "\r\x1b[2K" : "\n");
     drawn = false;
   };
   // Messages carry names from images, manifests and servers: escaped on the way out.
   const line = (s: string) => {
-    clear();
-    write(printableLines(s) + "\n");
+    if (shared) clear();
+    write(stamp() + printableLines(s) + "\n");
   };
   return {
     info: (m) => {
@@ -69,7 +87,7 @@ export function createReporter(
     progress: (s) => {
       if (!bar) return;
       const now = performance.now();
-      if (now - lastDraw < 100 && s.done !== s.total) return;
+      if (now - lastDraw < every && !(s.total && s.done >= s.total)) return;
       lastDraw = now;
       const secs = (now - start) / 1000;
       let text = printable(s.label) + " ";
@@ -88,11 +106,11 @@ export function createReporter(
           text;
         if (frac > 0 && frac < 1) text += ` ETA ${Math.round(secs / frac - secs)}s`;
       }
-      if (isTTY) {
-        write("\r\x1b[2K" + text);
+      if (pTTY) {
+        pWrite("\r\x1b[2K" + text);
         drawn = true;
       } else {
-        write(text + "\n");
+        pWrite(stamp() + text + "\n");
       }
     },
     endProgress: clear,

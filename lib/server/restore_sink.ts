@@ -205,6 +205,8 @@ class RestoreRun {
   databasesCreated: string[] = [];
   bytes = 0;
   total = 0;
+  /** What progress is measured against: `total`, or a streamed image's planned bytes. */
+  progressTotal = 0;
   lost?: Error;
   #n = 0;
 
@@ -229,6 +231,10 @@ class RestoreRun {
         this.total += this.expected.get(f.entry)?.size ?? 0;
       }
     }
+    // A streamed image lists no sizes: its planned total serves for percent and ETA
+    // when every table of it is restored.
+    this.progressTotal = this.total ||
+      (opts.plan.tables.length === manifest.tables.length ? manifest.plannedBytes ?? 0 : 0);
     this.check = pageChecker({
       // Pages were written by the backup's server: judge them by its setting.
       algorithm: parseAlgorithm(manifest.server?.checksumAlgorithm),
@@ -325,7 +331,7 @@ class RestoreRun {
         this.opts.report.progress({
           label: "copy-back",
           done: this.bytes,
-          total: this.total || undefined,
+          total: this.progressTotal || undefined,
           unit: "bytes",
         });
       });
