@@ -8,7 +8,16 @@ import fs from "node:fs";
 import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { openImageOrXbstream } from "./open_source.ts";
-import { imageWorkDir } from "./work_dir.ts";
+import { imageWorkDir, tempDirOf } from "./work_dir.ts";
+import { rebuildingSource } from "../delta/rebuild_source.ts";
+import {
+  type DeltaVerdict,
+  incrementalVerdict,
+  validateDelta,
+  validatingDeltas,
+} from "../delta/validate_delta.ts";
+import { readFileChunks } from "../core/files.ts";
+import type { Manifest } from "../core/manifest.ts";
 import { reported, type RunReport, type RunStatus } from "./run_report.ts";
 import { CorruptionError, UsageError } from "../errors.ts";
 import { readManifest } from "../core/manifest_io.ts";
@@ -130,6 +139,8 @@ interface ImageRun {
   problems?: string[];
   /** JSON fields to add (xbstream). */
   extra?: Record<string, unknown>;
+  /** An incremental's deltas, checked on their own, and what that could not check. */
+  deltas?: { verdicts: DeltaVerdict[]; manifest: Manifest };
 }
 
 async function runImage(ctx: CommandContext): Promise<ImageRun> {
@@ -137,10 +148,13 @@ async function runImage(ctx: CommandContext): Promise<ImageRun> {
   // validateEntries copies each chunk into its page buffer before asking for the next.
   const source = await openImageOrXbstream(ctx, { recycle: true });
   if (source.kind === "xbstream") return await runXbstream(ctx, source.bytes, source.name);
+  // hot copies are judged as rebuilt with their deltas; an incremental's deltas on their own
+  const rebuilt = rebuildingSource(source, tempDirOf(o));
   try {
     const algo = parseAlgorithm(
       o.innodbChecksumAlgorithm ?? source.manifest.server?.checksumAlgorithm,
     );
+    const verdicts: DeltaVerdict[] = [];
     const r = await validationSink({
       algorithm: algo,
       threshold: o.pageCorruptThreshold,
@@ -152,10 +166,26 @@ async function runImage(ctx: CommandContext): Promise<ImageRun> {
           total: expectedBytes(source.manifest),
           unit: "bytes",
         }),
-    }).write(source);
-    return { ...r, algorithmName: algo.name };
+    }).write({
+      name: rebuilt.name,
+      get manifest() {
+        return rebuilt.manifest;
+      },
+      get seen() {
+        return rebuilt.seen;
+      },
+      entries: (sel) =>
+        validatingDeltas(rebuilt.entries(sel), algo, verdicts, o.pageCorruptThreshold),
+      close: () => rebuilt.close(),
+    });
+    return {
+      ...r,
+      files: [...r.files, ...verdicts.map((v) => v.report)],
+      algorithmName: algo.name,
+      deltas: { verdicts, manifest: rebuilt.manifest },
+    };
   } finally {
-    await source.close();
+    await rebuilt.close();
   }
 }
 
@@ -210,6 +240,7 @@ const run = reported("validate", async (ctx, rep) => {
   let completeness: CompletenessReport | undefined;
   let streamProblems: string[] = [];
   let extra: Record<string, unknown> | undefined;
+  let deltas: { verdicts: DeltaVerdict[]; manifest: Manifest; where: string } | undefined;
   if (o.backupImage !== undefined) {
     const r = await runImage(ctx);
     files = r.files;
@@ -217,6 +248,7 @@ const run = reported("validate", async (ctx, rep) => {
     completeness = r.completeness;
     streamProblems = r.problems ?? [];
     extra = r.extra;
+    if (r.deltas) deltas = { ...r.deltas, where: o.backupImage };
   } else {
     let found: Iterable<Found>;
     let root = "";
@@ -233,6 +265,7 @@ const run = reported("validate", async (ctx, rep) => {
       }
       algoName ??= manifest?.server?.checksumAlgorithm;
       if (manifest) completeness = await dirCompleteness(o.backupDir, manifest);
+      deltas = { verdicts: [], manifest, where: o.backupDir };
       found = walkBackupDir(o.backupDir);
       root = o.backupDir;
     } else if (o.datadir !== undefined) {
@@ -258,6 +291,7 @@ const run = reported("validate", async (ctx, rep) => {
     const kept: FileReport[] = [];
     const others: FileReport[] = [];
     const framed: string[] = [];
+    const deltaFiles: string[] = [];
     // Files are found and validated as the walk goes: no list of every file is made.
     const inputs = (function* () {
       for (const f of found) {
@@ -267,6 +301,10 @@ const run = reported("validate", async (ctx, rep) => {
         }
         if ("other" in f && framedInnodb(f.other)) {
           framed.push(f.other);
+          continue;
+        }
+        if ("other" in f && deltas && f.other.endsWith(".ibd.delta")) {
+          deltaFiles.push(f.other); // an incremental's: checked on their own below
           continue;
         }
         const r = notValidatedReport({ name: "other" in f ? f.other : f.skipped });
@@ -295,7 +333,28 @@ const run = reported("validate", async (ctx, rep) => {
     });
     streamProblems = fr.problems;
     for (const f of fr.files) tally.add(f);
-    files = [...kept.filter(Boolean), ...fr.files, ...others];
+    for (const rel of deltaFiles) {
+      const file = `${root}/${rel}`;
+      const size = fs.statSync(file).size;
+      const v = await validateDelta(
+        { path: rel, size, data: readFileChunks(file) },
+        algo,
+        o.pageCorruptThreshold,
+      );
+      deltas!.verdicts.push(v);
+      tally.add(v.report);
+    }
+    files = [
+      ...kept.filter(Boolean),
+      ...fr.files,
+      ...(deltas?.verdicts.map((v) => v.report) ?? []),
+      ...others,
+    ];
+  }
+  if (deltas) {
+    const v = incrementalVerdict(deltas.manifest, deltas.where, deltas.verdicts);
+    if (v.note) ctx.report.info(v.note);
+    streamProblems.push(...v.problems);
   }
   const seconds = (performance.now() - start) / 1000;
   if (o.backupImage !== undefined) { for (const f of files) tally.add(f); }
