@@ -12,10 +12,14 @@
 import assert from "node:assert/strict";
 import mysql from "mysql2/promise";
 import { BINARY } from "./cli_helpers.ts";
-import { exists, listFiles, startBackupServer, writable } from "./backup_fixture.ts";
+import { contextFor, exists, listFiles, startBackupServer, writable } from "./backup_fixture.ts";
 import { JOURNAL_FILE } from "../lib/core/write_journal.ts";
 import { MANIFEST_FILE } from "../lib/core/manifest.ts";
 import type { ThrowawayServer } from "../scripts/throwaway_server.ts";
+import type { Command } from "../lib/commands/command.ts";
+import type { Options } from "../lib/commands/options.ts";
+import { backupCommand } from "../lib/commands/backup.ts";
+import { backupToImageCommand } from "../lib/commands/backup_to_image.ts";
 
 function backup(srv: ThrowawayServer, dir: string, extra: string[]): Deno.ChildProcess {
   return new Deno.Command(BINARY, {
@@ -120,6 +124,64 @@ Deno.test("binary: a killed backup leaves ibvault_incomplete and the next run cl
           assert.ok(!(await exists(`${dir}/${JOURNAL_FILE}`)));
         });
       }
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("a signal right after the last unlock (files being flushed, manifest or image end still to write) stops the run and leaves nothing", async (t) => {
+  await using srv = await startBackupServer();
+  let setup = "CREATE DATABASE db; USE db;";
+  for (let i = 0; i < 3; i++) {
+    setup += `CREATE TABLE t${i} (id INT PRIMARY KEY, v VARCHAR(200));` +
+      `INSERT INTO t${i} SELECT seq, REPEAT('n', 200) FROM seq_1_to_2000;`;
+  }
+  await srv.query(setup);
+  const tmp = await Deno.makeTempDir({ prefix: "ibvault-late-signal-" });
+  const cases: [string, Partial<Options>, Command][] = [
+    ["backup, minimum locking", {}, backupCommand],
+    ["backup, full locking", { useTts: "with-full-locking" }, backupCommand],
+    ["backup-to-image FILE, minimum locking", { backupImage: "image" }, backupToImageCommand],
+    [
+      "backup-to-image FILE, full locking",
+      { backupImage: "image", useTts: "with-full-locking" },
+      backupToImageCommand,
+    ],
+  ];
+  try {
+    for (const [what, options, command] of cases) {
+      await t.step(what, async () => {
+        const out = `${tmp}/${what.replace(/\W+/g, "-")}`;
+        const image = options.backupImage ? `${out}.ibv` : undefined;
+        const controller = new AbortController();
+        const ctx = contextFor(srv, {
+          includeTables: "^db\\.",
+          ...options,
+          ...(image ? { backupImage: image } : { backupDir: out }),
+        }, controller);
+        const info = ctx.report.info;
+        ctx.report.info = (m: string) => {
+          info(m);
+          if (/^unlocked /.test(m)) controller.abort(new Error("interrupted by SIGINT"));
+        };
+        const failed = await command.run(ctx).then(() => undefined, (e: Error) => e);
+        assert.ok(controller.signal.aborted, `${what}: never unlocked`);
+        // The interrupt is honoured: the run stops before its manifest or image end...
+        assert.match(String(failed?.message), /interrupted by SIGINT/, what);
+        for (const table of ["db.t0", "db.t1", "db.t2"]) {
+          assert.ok(await writable(srv, table), `${what}: ${table} stayed locked`);
+        }
+        // ...and leaves nothing: no image, no part file, no table file, no journal.
+        const left = image
+          ? [...Deno.readDirSync(tmp)].map((e) => e.name).filter((n) =>
+            n.startsWith(`${what.replace(/\W+/g, "-")}.ibv`)
+          )
+          : await exists(out)
+          ? await listFiles(out)
+          : [];
+        assert.deepEqual(left, [], `${what}: left ${left.join(" ")}`);
+      });
     }
   } finally {
     await Deno.remove(tmp, { recursive: true });

@@ -176,6 +176,9 @@ async function writeEntries(
       throw outputError(err, `flushing ${opts.root} to disk`);
     });
   }
+  // An interrupt that came while the last files were flushed stops the run before
+  // the manifest: an interrupted run leaves no backup (the journal removes the files).
+  opts.signal?.throwIfAborted();
   if (opts.manifest) await finishDirectory(source, opts.root, opts.sync !== "none");
   return { destination: opts.root, entries, bytes };
 }

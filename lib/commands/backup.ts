@@ -30,11 +30,18 @@ export async function backupRun(ctx: CommandContext, rep: RunReport): Promise<nu
   ctx.log?.openIn(root); // DIR/meta/ibvault_backup_<stamp>.log
   // The files are written while the tables are locked, so nothing waits for the disk
   // then; they are flushed together once the tables are unlocked, before the manifest.
-  const sink = dirSink({ root, sync: o.noSync ? "none" : "end", force: true, manifest: true });
+  const sink = dirSink({
+    root,
+    sync: o.noSync ? "none" : "end",
+    force: true,
+    manifest: true,
+    signal: ctx.signal,
+  });
   return await runBackupInto(ctx, rep, spec, root, async (source) => {
     // page-LSN: deltas of hot copies are applied in place as they arrive
     if (isPageLsn(source)) {
-      return (await pageLsnDirSink({ root, sync: !o.noSync }).write(source)).bytes;
+      return (await pageLsnDirSink({ root, sync: !o.noSync, signal: ctx.signal }).write(source))
+        .bytes;
     }
     return (await sink.write(source)).bytes;
   });

@@ -80,7 +80,9 @@ export interface PageLsnDirSummary {
 }
 
 /** A sink writing a page-LSN source into directory `root` (a real path). */
-export function pageLsnDirSink(opts: { root: string; sync: boolean }): Sink<PageLsnDirSummary> {
+export function pageLsnDirSink(
+  opts: { root: string; sync: boolean; signal?: AbortSignal },
+): Sink<PageLsnDirSummary> {
   return {
     async write(source: Source): Promise<PageLsnDirSummary> {
       // A failed or interrupted run removes what it wrote; a killed one leaves the
@@ -100,7 +102,7 @@ export function pageLsnDirSink(opts: { root: string; sync: boolean }): Sink<Page
 
 async function writePageLsnDir(
   source: Source,
-  opts: { root: string; sync: boolean },
+  opts: { root: string; sync: boolean; signal?: AbortSignal },
   journal: WriteJournal,
 ): Promise<PageLsnDirSummary> {
   await rm(join(opts.root, MANIFEST_FILE), { force: true });
@@ -117,6 +119,8 @@ async function writePageLsnDir(
     entries.push({ path, size, crc32c: await fileCrc32c(file) });
   }
   const manifest = { ...rebuiltManifest(source.manifest), entries };
+  // An interrupt stops the run before the manifest: it leaves no backup.
+  opts.signal?.throwIfAborted();
   try {
     await writeManifest(opts.root, manifest, opts.sync);
   } catch (err) {

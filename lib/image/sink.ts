@@ -83,9 +83,27 @@ async function writeToImage(source: Source, opts: ImageSinkOptions): Promise<Ima
     },
   });
   try {
-    summary.imageBytes = await writeImageBytes(opts.target, bytes, opts.force, opts.sync);
+    summary.imageBytes = await writeImageBytes(
+      opts.target,
+      untilAborted(bytes, opts.signal),
+      opts.force,
+      opts.sync,
+    );
   } catch (err) {
     throw outputError(err, `writing ${opts.target === "-" ? "the image to stdout" : opts.target}`);
   }
   return summary;
+}
+
+/**
+ * `bytes`, then one last look at `signal` after the last of them: an interrupt that
+ * came while the end was being written stops the run before the image is renamed
+ * into place, so an interrupted run leaves no image.
+ */
+async function* untilAborted(
+  bytes: AsyncIterable<Uint8Array>,
+  signal?: AbortSignal,
+): AsyncGenerator<Uint8Array> {
+  yield* bytes;
+  signal?.throwIfAborted();
 }
