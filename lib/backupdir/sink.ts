@@ -23,12 +23,14 @@ import { checkCompleteness, describeCompleteness } from "../core/completeness.ts
 import { outputError, syncFiles, writeAtomically } from "../core/files.ts";
 import { removeStalePartFiles, removeStaleSpools } from "../core/part_files.ts";
 import { recoverIncomplete, WriteJournal } from "../core/write_journal.ts";
+import { isRunLogPath, RUN_LOG_DIR } from "../core/run_log_path.ts";
 
 /**
  * Make `dir` ready to receive files: create it, or check it is empty (unless
  * `force`). What a killed run left there is removed first and told to `onStale`
  * (it does not count): the files its journal names (see write_journal.ts), and
- * temporary files (`*.ibvault-part`) no live process holds.
+ * temporary files (`*.ibvault-part`) no live process holds. Run logs of earlier
+ * runs (`meta/ibvault_*.log`) do not count either: they stay.
  */
 export async function prepareDestination(
   dir: string,
@@ -41,7 +43,7 @@ export async function prepareDestination(
     await recoverIncomplete(dir, onStale);
     for (const p of await removeStalePartFiles(dir)) onStale?.(p);
     for (const p of await removeStaleSpools(dir)) onStale?.(p);
-    const names = await readdir(dir);
+    const names = await contentNames(dir);
     if (names.length > 0 && !force) {
       throw new UsageError(`${dir} is not empty (use --force to write into it anyway)`);
     }
@@ -53,6 +55,18 @@ export async function prepareDestination(
     await mkdir(dir, { recursive: true });
   }
   return await realpath(dir);
+}
+
+/**
+ * The names in `dir` that make it non-empty: everything but a `meta/` holding only
+ * run logs (the logs of earlier runs, failed ones included, are not a backup).
+ */
+async function contentNames(dir: string): Promise<string[]> {
+  const names = await readdir(dir);
+  if (!names.includes(RUN_LOG_DIR)) return names;
+  const meta = await readdir(join(dir, RUN_LOG_DIR), { withFileTypes: true }).catch(() => []);
+  const onlyLogs = meta.every((e) => e.isFile() && isRunLogPath(`${RUN_LOG_DIR}/${e.name}`));
+  return onlyLogs ? names.filter((n) => n !== RUN_LOG_DIR) : names;
 }
 
 /** Where entry `path` goes under `root` (a real path), after checking it stays inside. */
