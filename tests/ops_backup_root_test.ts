@@ -1,9 +1,9 @@
 /**
  * purge-backups and check-backup over a real root of backups: `backup
  * --with-timestamp` against a throwaway server, images made from them with
- * backup-dir-to-image (plain and encrypted), an incremental chain (the manifests'
- * chain fields set by hand until the engine writes incrementals), and things in
- * the root that are not backups. The binary prints the plugin lines.
+ * backup-dir-to-image (plain and encrypted), a real incremental chain (`backup
+ * --incremental --incremental-base=dir:...`, which purge keeps whole), and things
+ * in the root that are not backups. The binary prints the plugin lines.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -15,6 +15,7 @@ import { purgeBackupsCommand } from "../lib/commands/purge_backups.ts";
 import { checkBackupCommand } from "../lib/commands/check_backup.ts";
 import { isTimestampName } from "../lib/retention/timestamp.ts";
 import { KEY_HEX } from "./image_helpers.ts";
+import { corruptOnePage } from "./delta_helpers.ts";
 import type { ThrowawayServer } from "../scripts/throwaway_server.ts";
 import type { PurgeReport } from "../lib/retention/purge.ts";
 import type { CheckResult } from "../lib/monitor/check.ts";
@@ -40,21 +41,17 @@ async function names(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** Copy a tree (cp -a keeps it simple and real). */
-async function copyTree(from: string, to: string) {
-  const r = await new Deno.Command("cp", { args: ["-a", from, to] }).output();
-  assert.equal(r.code, 0);
-}
-
-/** A root: full f1 (10 days old) ← incremental i2 (9 d) ← incremental i4 (1 d), full f3 (2 d). */
+/**
+ * A root holding a real chain, full f1 ← incremental i2 ← incremental i4, and a
+ * full f3 taken between them, with rows changed before each backup; their ages
+ * (10 d, 9 d, 2 d, 1 d) are set through each manifest's createdAt.
+ */
 async function makeRoot(srv: ThrowawayServer, root: string) {
   const c = contextFor(srv, { backupDir: root, withTimestamp: true, noSync: true });
   assert.equal(await backupCommand.run(c), 0);
   const [first] = await names(root);
   assert.ok(isTimestampName(first), `timestamped name: ${first}`);
   assert.match(c.report.lines.join("\n"), new RegExp(`to .*${first}`));
-  const now = Date.now();
-  const at = (h: number) => new Date(now - h * HOUR).toISOString();
   const dirs = {
     f1: "2026-01-01_02-00-00",
     i2: "2026-01-02_02-00-00",
@@ -62,36 +59,52 @@ async function makeRoot(srv: ThrowawayServer, root: string) {
     i4: "2026-01-10_02-00-00",
   };
   await Deno.rename(join(root, first), join(root, dirs.f1));
-  for (const n of ["i2", "f3", "i4"] as const) {
-    await copyTree(join(root, dirs.f1), join(root, dirs[n]));
+  const backup = async (dir: string, base?: string) => {
+    const ctx = contextFor(srv, {
+      backupDir: join(root, dir),
+      noSync: true,
+      ...(base ? { incremental: true, incrementalBase: `dir:${join(root, base)}` } : {}),
+    });
+    assert.equal(await backupCommand.run(ctx), 0, ctx.report.lines.join("\n"));
+  };
+  await change(srv, 1);
+  await backup(dirs.i2, dirs.f1);
+  await change(srv, 2);
+  await backup(dirs.f3);
+  await change(srv, 3);
+  await backup(dirs.i4, dirs.i2);
+  const now = Date.now();
+  const ids: Record<string, string> = {};
+  const m: Record<string, { id: string; kind: string; base?: { id: string } }> = {};
+  for (const [n, hours] of [["f1", 240], ["i2", 216], ["f3", 48], ["i4", 24]] as const) {
+    await editManifest(join(root, dirs[n]), {
+      createdAt: new Date(now - hours * HOUR).toISOString(),
+    });
+    m[n] = JSON.parse(await Deno.readTextFile(join(root, dirs[n], "ibvault_manifest.json")));
+    ids[n] = m[n].id;
   }
-  await editManifest(join(root, dirs.f1), {
-    id: "f1",
-    kind: "full",
-    createdAt: at(240),
-    endLsn: "100",
-  });
-  await editManifest(join(root, dirs.i2), {
-    id: "i2",
-    kind: "incremental",
-    base: { id: "f1", endLsn: "100" },
-    createdAt: at(216),
-    endLsn: "200",
-  });
-  await editManifest(join(root, dirs.f3), {
-    id: "f3",
-    kind: "full",
-    createdAt: at(48),
-    endLsn: "300",
-  });
-  await editManifest(join(root, dirs.i4), {
-    id: "i4",
-    kind: "incremental",
-    base: { id: "i2", endLsn: "200" },
-    createdAt: at(24),
-    endLsn: "400",
-  });
-  return dirs;
+  assert.deepEqual([m.f1.kind, m.i2.kind, m.f3.kind, m.i4.kind], [
+    "full",
+    "incremental",
+    "full",
+    "incremental",
+  ]);
+  assert.equal(m.i2.base?.id, ids.f1);
+  assert.equal(m.i4.base?.id, ids.i2);
+  assert.ok(
+    (await names(join(root, dirs.i4, "shop"))).includes("orders.ibd.delta"),
+    "i4 carries deltas, not whole files",
+  );
+  return { dirs, ids };
+}
+
+/** Rows changed between backups: updates, inserts, deletes. */
+async function change(srv: ThrowawayServer, round: number) {
+  await srv.query(
+    `UPDATE shop.orders SET v = REPEAT('${round}', 90) WHERE id < 30;` +
+      `INSERT INTO shop.items VALUES (${1000 + round}, ${round});` +
+      `DELETE FROM shop.orders WHERE id = ${100 + round}`,
+  );
 }
 
 async function seedShop(srv: ThrowawayServer) {
@@ -128,7 +141,7 @@ Deno.test("purge-backups and check-backup over a real root of backups", async (t
   const tmp = await Deno.makeTempDir({ prefix: "ibvault-ops-" });
   try {
     const root = join(tmp, "root");
-    const dirs = await makeRoot(srv, root);
+    const { dirs, ids } = await makeRoot(srv, root);
     // Not backups: a directory without a manifest, a stray file, a fake .ibv, a partial image.
     await Deno.mkdir(join(root, "notes"));
     await Deno.writeTextFile(join(root, "README.txt"), "hello");
@@ -147,7 +160,7 @@ Deno.test("purge-backups and check-backup over a real root of backups", async (t
         r.line,
         /^IBVAULT OK - newest backup \d{4}-\d\d-\d\d \d\d:\d\d \(1d ago\) incremental, 2 tables, .*, validated \| age=864\d\ds size=\d+B tables=2 corrupt_pages=0$/,
       );
-      assert.equal(r.backup?.id, "i4");
+      assert.equal(r.backup?.id, ids.i4);
       // The common --json report shape, with the plugin's state.
       const doc = r as unknown as Record<string, unknown>;
       assert.equal(doc.command, "check-backup");
@@ -250,17 +263,16 @@ Deno.test("purge-backups and check-backup over a real root of backups", async (t
     });
 
     await t.step("check-backup: a corrupted newest backup is CRITICAL", async () => {
-      // Flip one byte inside a page of the newest backup's orders.ibd (same size).
-      const ibd = join(root, dirs.i4, "shop", "orders.ibd");
-      const b = await Deno.readFile(ibd);
-      b[16384 * 3 + 200] ^= 0xff;
-      await Deno.writeFile(ibd, b);
+      // One page of the newest backup's (an incremental's) orders delta made corrupt.
+      const delta = join(root, dirs.i4, "shop", "orders.ibd.delta");
+      const original = await Deno.readFile(delta);
+      assert.ok((await corruptOnePage(delta)) > 0);
       let x = await check(srv, { backupDir: root });
       assert.equal(x.code, 2, x.r.line);
       assert.equal((x.r as unknown as { status: string }).status, "corrupt");
       assert.match(
         x.r.line,
-        /^IBVAULT CRITICAL - .*NOT SOUND: altered entry \(CRC-32C mismatch\): shop\/orders\.ibd/,
+        /^IBVAULT CRITICAL - .*NOT SOUND: altered entry \(CRC-32C mismatch\): shop\/orders\.ibd\.delta/,
       );
       x = await check(srv, { backupDir: root, validate: true });
       assert.equal(x.code, 2);
@@ -280,8 +292,7 @@ Deno.test("purge-backups and check-backup over a real root of backups", async (t
       assert.equal(bad.code, 3);
       assert.match(bad.stdout, /^IBVAULT UNKNOWN - /);
       // Put it back for what follows.
-      b[16384 * 3 + 200] ^= 0xff;
-      await Deno.writeFile(ibd, b);
+      await Deno.writeFile(delta, original);
     });
 
     await t.step("purge for real: the chain stays, f3 goes, other names untouched", async () => {

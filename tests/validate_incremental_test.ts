@@ -11,8 +11,8 @@ import { backupCommand } from "../lib/commands/backup.ts";
 import { backupToImageCommand } from "../lib/commands/backup_to_image.ts";
 import { validateCommand } from "../lib/commands/validate.ts";
 import type { Options } from "../lib/commands/options.ts";
-import { DeltaBuilder, readDelta } from "../lib/innodb/delta_format.ts";
 import { contextFor, startBackupServer } from "./backup_fixture.ts";
+import { corruptOnePage } from "./delta_helpers.ts";
 
 async function run(
   srv: ThrowawayServer,
@@ -22,44 +22,6 @@ async function run(
   const ctx = contextFor(srv, { json: true, ...options });
   const code = await cmd.run(ctx);
   return { code, doc: ctx.json.at(-1) as Record<string, unknown>, lines: ctx.report.lines };
-}
-
-/** Rewrite delta `file` with one byte of one page changed (run CRCs recomputed: only the page is bad). */
-async function corruptOnePage(file: string): Promise<number> {
-  const bytes = await Deno.readFile(file);
-  const { header, runs } = await readDelta(
-    (async function* () {
-      yield bytes;
-    })(),
-    file,
-  );
-  const out: Uint8Array[] = [];
-  const b = new DeltaBuilder(header, (x) => Promise.resolve(void out.push(x.slice())));
-  await b.begin();
-  let victim = -1;
-  let last = 0;
-  for (;;) {
-    const r = await runs.next();
-    if (r.done) {
-      last = r.value.pages;
-      break;
-    }
-    const pages = r.value.bytes.slice();
-    if (victim < 0 && r.value.first > 0) {
-      victim = r.value.first;
-      pages[200] ^= 0x5a; // inside the page body: the checksum no longer matches
-    }
-    await b.run(r.value.first, pages);
-  }
-  await b.end(last);
-  const all = new Uint8Array(out.reduce((n, x) => n + x.length, 0));
-  let o = 0;
-  for (const x of out) {
-    all.set(x, o);
-    o += x.length;
-  }
-  await Deno.writeFile(file, all);
-  return victim;
 }
 
 Deno.test("validate an incremental on its own: deltas checked page by page, what needs the base said", async () => {

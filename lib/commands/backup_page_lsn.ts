@@ -95,7 +95,13 @@ export async function readIncrementalBase(ctx: CommandContext): Promise<Incremen
     return { manifest, where };
   }
   const key = await keyForReading(ctx.options, ctx.report);
-  const img = await openImageSource(path, { key, threads: codecThreads(ctx.options) });
+  // only the end entry is decoded; the rest is read and verified, not decompressed
+  const img = await openImageSource(path, {
+    key,
+    threads: codecThreads(ctx.options),
+    mode: "check",
+    decodeWhole: (p) => p === BACKUP_END_FILE,
+  });
   try {
     let end: BackupEnd | undefined;
     for await (const e of img.entries((p) => p === BACKUP_END_FILE)) {

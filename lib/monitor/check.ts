@@ -20,6 +20,8 @@ import { discoverBackupDir } from "../innodb/discover.ts";
 import { validateFiles } from "../innodb/validator.ts";
 import { validateEntries } from "../innodb/stream.ts";
 import { parseAlgorithm } from "../innodb/algorithm.ts";
+import { validateDelta } from "../delta/validate_delta.ts";
+import { readFileChunks } from "../core/files.ts";
 import type { FileReport } from "../innodb/report.ts";
 import { tableMatchForms } from "../names/filter.ts";
 import { formatBytes } from "../progress/reporter.ts";
@@ -194,11 +196,20 @@ export async function checkBackup(o: CheckOptions): Promise<CheckResult> {
       for (const m of await dirFindings(b)) add("CRITICAL", m);
       if (o.validate) {
         const found = discoverBackupDir(b.path);
+        const algorithm = parseAlgorithm(b.manifest!.server?.checksumAlgorithm);
         const files = await validateFiles(found.inputs, {
           threads: Math.max(1, o.threads),
-          algorithm: parseAlgorithm(b.manifest!.server?.checksumAlgorithm),
+          algorithm,
           signal: o.signal,
         });
+        // an incremental's deltas: every page they carry
+        for (const rel of found.notValidated.filter((p) => p.endsWith(".ibd.delta"))) {
+          const file = join(b.path, ...rel.split("/"));
+          const size = (await lstat(file)).size;
+          const v = await validateDelta({ path: rel, size, data: readFileChunks(file) }, algorithm);
+          files.push(v.report);
+          for (const m of v.problems) add("CRITICAL", m);
+        }
         const p = pageFindings(files);
         for (const m of p.messages) add("CRITICAL", m);
         corruptPages = p.corrupt;
