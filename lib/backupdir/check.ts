@@ -20,6 +20,7 @@ export async function dirCompleteness(
 ): Promise<CompletenessReport> {
   const found = await walkFiles(dir, {
     skip: (rel) => rel === MANIFEST_FILE || isRunLogPath(rel),
+    what: "backup directory",
   });
   const sizes = new Map(manifest.entries.map((e) => [e.path, e.size]));
   const seen = new Map<string, SeenEntry>();

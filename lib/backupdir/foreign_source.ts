@@ -133,7 +133,7 @@ export async function openForeignSource(
   const cnf = keyValues(await text(dir, "backup-my.cnf"));
   const version = info.get("server_version") ?? "";
   const tool = info.get("tool_name") || "mariadb-backup";
-  const files = await walkFiles(dir);
+  const files = await walkFiles(dir, { what: "backup directory" });
   const { databases, tables, partitions } = await tablesOf(dir, files, resolve);
   const notes = partitions
     ? [

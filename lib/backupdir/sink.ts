@@ -20,7 +20,7 @@ import {
 } from "../core/manifest.ts";
 import { writeManifest } from "../core/manifest_io.ts";
 import { checkCompleteness, describeCompleteness } from "../core/completeness.ts";
-import { outputError, syncFiles, writeAtomically } from "../core/files.ts";
+import { ioFailure, outputError, syncFiles, writeAtomically } from "../core/files.ts";
 import { removeStalePartFiles, removeStaleSpools } from "../core/part_files.ts";
 import { recoverIncomplete, WriteJournal } from "../core/write_journal.ts";
 import { isRunLogPath, RUN_LOG_DIR } from "../core/run_log_path.ts";
@@ -50,9 +50,11 @@ export async function prepareDestination(
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
       if (e instanceof UsageError) throw e;
-      throw new IoError(`cannot use ${dir}: ${(e as Error).message}`);
+      throw ioFailure(e, `use ${dir}`);
     }
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true }).catch((err) => {
+      throw outputError(err, `creating directory ${dir}`);
+    });
   }
   return await realpath(dir);
 }
@@ -74,7 +76,9 @@ export async function targetPath(root: string, path: string): Promise<string> {
   checkEntryPath(path, "destination");
   const target = resolve(root, ...path.split("/"));
   const parent = dirname(target);
-  await mkdir(parent, { recursive: true });
+  await mkdir(parent, { recursive: true }).catch((e) => {
+    throw outputError(e, `creating directory ${parent} for ${target}`);
+  });
   const real = await realpath(parent);
   const rel = relative(root, real);
   if (rel.startsWith("..") || rel.split(sep).includes("..") || resolve(root, rel) !== real) {

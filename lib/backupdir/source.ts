@@ -13,7 +13,8 @@ import { buildManifest, type Manifest, MANIFEST_FILE } from "../core/manifest.ts
 import { fileCrc32c, readManifest } from "../core/manifest_io.ts";
 import type { SeenEntry } from "../core/completeness.ts";
 import { Crc32c } from "../core/crc.ts";
-import { PART_SUFFIX, READ_SIZE, readFileChunks } from "../core/files.ts";
+import { ioFailure, PART_SUFFIX, READ_SIZE, readFileChunks } from "../core/files.ts";
+import { printable } from "../names/printable.ts";
 import { type FoundFile, walkFiles } from "./walk.ts";
 import { isRunLogPath } from "../core/run_log_path.ts";
 
@@ -56,6 +57,12 @@ export async function manifestForFiles(
 
 /** Open directory `dir` as a source (see {@link DirSourceOptions}). */
 export async function openDirSource(dir: string, opts: DirSourceOptions): Promise<DirSource> {
+  const st = await stat(dir).catch((e) => {
+    throw ioFailure(e, `read backup directory ${printable(dir)}`);
+  });
+  if (!st.isDirectory()) {
+    throw new IoError(`cannot read backup directory ${printable(dir)}: it is not a directory`);
+  }
   let manifest = await readManifest(dir);
   if (!manifest && opts.manifest === "required") {
     throw new UsageError(`${dir} is not a complete backup directory: it has no manifest`);
@@ -63,6 +70,7 @@ export async function openDirSource(dir: string, opts: DirSourceOptions): Promis
   const files = await walkFiles(dir, {
     skip: (rel) => rel === MANIFEST_FILE || rel.endsWith(PART_SUFFIX) || isRunLogPath(rel),
     onOther: opts.onOther,
+    what: "backup directory",
   });
   const hadManifest = manifest !== undefined;
   if (!manifest) {

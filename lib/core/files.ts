@@ -30,7 +30,7 @@ export async function* readFileChunks(
   try {
     fh = await open(file, "r");
   } catch (e) {
-    throw new IoError(`cannot open ${file}: ${(e as Error).message}`);
+    throw ioFailure(e, `open ${file}`);
   }
   let shared: Uint8Array | undefined;
   try {
@@ -59,8 +59,7 @@ export async function* readFileChunks(
       if (got < want) return;
     }
   } catch (e) {
-    if (e instanceof IoError) throw e;
-    throw new IoError(`cannot read ${file}: ${(e as Error).message}`);
+    throw ioFailure(e, `read ${file}`);
   } finally {
     await fh.close();
   }
@@ -150,20 +149,63 @@ export async function syncFiles(files: Iterable<string>): Promise<void> {
   for (const dir of dirs) await syncDirectory(dir);
 }
 
+/** What a file-system error code means, in words ("it does not exist"). */
+const IO_WORDS: Record<string, string> = {
+  ENOENT: "it does not exist",
+  ENOTDIR: "a part of the path is not a directory",
+  EISDIR: "it is a directory",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ELOOP: "too many symbolic links (or a link where none is allowed)",
+  EEXIST: "it already exists",
+  ENAMETOOLONG: "the name is too long",
+  EROFS: "the file system is read-only",
+  EMFILE: "too many open files",
+  EIO: "input/output error (a failing disk?)",
+  ENOSPC: "no space left on the device",
+  EDQUOT: "the disk quota is exhausted",
+};
+
+/** The words for a file-system error: "it does not exist", else the system's message. */
+export function ioWords(err: unknown): string {
+  const code = (err as { code?: string })?.code;
+  const words = code ? IO_WORDS[code] : undefined;
+  return words ? `${words} (${code})` : String((err as Error)?.message ?? err);
+}
+
+/**
+ * A file-system failure as an IoError "cannot `what`: <words>" (`what` names the
+ * operation and the path: "read backup directory /x"); typed errors pass through.
+ */
+export function ioFailure(err: unknown, what: string): unknown {
+  if (err instanceof IoError) return err;
+  return new IoError(`cannot ${what}: ${ioWords(err)}`, { cause: err });
+}
+
+/** What an output that ran out of room says, by error code. */
+const NO_ROOM: Record<string, string> = {
+  ENOSPC: "no space left on the device",
+  EDQUOT: "the disk quota is exhausted",
+  EFBIG: "the file is larger than the file system allows",
+};
+
 /**
  * A file-system failure while writing an output, as an OutputError that says
- * what happened (no space, or the system's message); typed errors pass through.
+ * where, what happened and what to do (no space: nothing was completed; free
+ * space or write elsewhere); typed errors pass through. `where` names the
+ * operation and the file ("writing /x/db/t.ibd").
  */
 export function outputError(err: unknown, where: string): unknown {
   const code = (err as { code?: string })?.code;
-  if (code === "ENOSPC" || code === "EFBIG" || code === "EDQUOT") {
+  if (code && NO_ROOM[code]) {
     return new OutputError(
-      `${where}: no space left for the backup (${code}); nothing was completed`,
+      `${where}: ${NO_ROOM[code]} (${code}); nothing was completed (this run's partial ` +
+        "output is removed): free space there or choose another destination, then run again",
       { cause: err },
     );
   }
   if (code && !(err instanceof IoError)) {
-    return new OutputError(`${where}: ${(err as Error).message}`, { cause: err });
+    return new OutputError(`${where}: ${ioWords(err)}`, { cause: err });
   }
   return err;
 }

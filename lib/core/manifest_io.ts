@@ -5,11 +5,11 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { CorruptionError, IoError } from "../errors.ts";
+import { CorruptionError } from "../errors.ts";
 import { encodeManifest, type Manifest, MANIFEST_FILE } from "./manifest.ts";
 import { ManifestScanner, readManifestBytes } from "./manifest_schema.ts";
 import { Crc32c } from "./crc.ts";
-import { once, readFileChunks, syncDirectory, writeAtomically } from "./files.ts";
+import { ioFailure, once, readFileChunks, syncDirectory, writeAtomically } from "./files.ts";
 
 /** The manifest of backup directory `dir`, or undefined when it has none. */
 export async function readManifest(dir: string): Promise<Manifest | undefined> {
@@ -22,7 +22,7 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
   } catch (e) {
     if (e instanceof CorruptionError) throw e;
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new IoError(`cannot read ${file}: ${(e as Error).message}`);
+    throw ioFailure(e, `read ${file}`);
   }
   return readManifestBytes(bytes, file);
 }

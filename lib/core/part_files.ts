@@ -77,9 +77,9 @@ export async function createPartFile(part: string, mode = 0o640): Promise<FileHa
     return await open(part, EXCLUSIVE, mode);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== "EEXIST" && code !== "ELOOP") {
-      throw new IoError(`cannot create ${printable(part)}: ${(e as Error).message}`, { cause: e });
-    }
+    // Anything else (no space, permissions) goes to the caller as it is: the sinks
+    // turn it into a message naming the file being written (outputError).
+    if (code !== "EEXIST" && code !== "ELOOP") throw e;
   }
   const st = await lstat(part);
   if (st.isSymbolicLink() || !st.isFile()) {

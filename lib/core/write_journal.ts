@@ -22,6 +22,7 @@ import { printable } from "../names/printable.ts";
 import { entryPathProblem } from "./entry_path.ts";
 import { MANIFEST_FILE } from "./manifest.ts";
 import { heldOpen, PART_SUFFIX } from "./part_files.ts";
+import { outputError } from "./files.ts";
 
 /** Name of the journal in the directory being written: present means incomplete. */
 export const JOURNAL_FILE = "ibvault_incomplete";
@@ -54,11 +55,12 @@ export class WriteJournal {
       fh = await open(file, EXCLUSIVE, 0o640);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "EEXIST" && code !== "ELOOP") {
+        throw outputError(e, `creating ${printable(file)}`);
+      }
       throw new IoError(
-        code === "EEXIST" || code === "ELOOP"
-          ? `cannot write into ${printable(root)}: ${JOURNAL_FILE} is already there ` +
-            "(another ibvault run is writing this directory?)"
-          : `cannot create ${printable(file)}: ${(e as Error).message}`,
+        `cannot write into ${printable(root)}: ${JOURNAL_FILE} is already there ` +
+          "(another ibvault run is writing this directory?)",
         { cause: e },
       );
     }
@@ -67,7 +69,7 @@ export class WriteJournal {
     } catch (e) {
       await fh.close().catch(() => {});
       await rm(file, { force: true });
-      throw e;
+      throw outputError(e, `writing ${printable(file)}`);
     }
     return new WriteJournal(root, file, fh);
   }
@@ -76,7 +78,9 @@ export class WriteJournal {
   async add(file: string): Promise<void> {
     const rel = relative(this.root, file).split(sep).join("/");
     this.#paths.push(rel);
-    await this.fh.write(JSON.stringify(rel) + "\n");
+    await this.fh.write(JSON.stringify(rel) + "\n").catch((e) => {
+      throw outputError(e, `writing ${printable(this.file)}`);
+    });
   }
 
   /** The run failed: remove what it created and the journal; returns the paths removed. */

@@ -8,7 +8,14 @@ import { access, lstat, open, rm, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { constants as fsConstants, read as fsRead, writeSync } from "node:fs";
 import { IbvaultError, IoError, UsageError } from "../errors.ts";
-import { PART_SUFFIX, readFileChunks, writeAtomically, writeStream } from "../core/files.ts";
+import {
+  ioFailure,
+  outputError,
+  PART_SUFFIX,
+  readFileChunks,
+  writeAtomically,
+  writeStream,
+} from "../core/files.ts";
 import { PartFileRefused } from "../core/part_files.ts";
 
 /** Read size for image files. */
@@ -54,7 +61,7 @@ async function writeStdout(bytes: AsyncIterable<Uint8Array>): Promise<number> {
         off += writeSync(1, b, off, b.length - off);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EAGAIN") {
-          throw new IoError(`cannot write to stdout: ${(e as Error).message}`);
+          throw outputError(e, "writing the image to stdout");
         }
         await new Promise((r) => setTimeout(r, 2));
       }
@@ -71,13 +78,13 @@ async function writeInPlace(arg: string, bytes: AsyncIterable<Uint8Array>): Prom
     // No O_CREAT/O_TRUNC: the node exists and is not a regular file; open it as it is.
     fh = await open(arg, fsConstants.O_WRONLY);
   } catch (e) {
-    throw new IoError(`cannot open ${arg} for writing: ${(e as Error).message}`);
+    throw ioFailure(e, `open ${arg} for writing`);
   }
   try {
     return await writeStream(fh, bytes);
   } catch (e) {
     if (e instanceof IbvaultError) throw e;
-    throw new IoError(`cannot write to ${arg}: ${(e as Error).message}`);
+    throw outputError(e, `writing the image to ${arg}`);
   } finally {
     await fh.close().catch(() => {});
   }
@@ -107,7 +114,7 @@ export async function imageTargetKind(arg: string): Promise<"new" | "replace" | 
   } catch (e) {
     if (e instanceof UsageError) throw e;
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return "new";
-    throw new IoError(`cannot use ${arg}: ${(e as Error).message}`);
+    throw ioFailure(e, `use ${arg}`);
   }
   if (st.isDirectory()) {
     throw new UsageError(`${arg} is a directory: --backup-image needs a file name (or -)`);

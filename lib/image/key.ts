@@ -6,7 +6,8 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import process from "node:process";
-import { IoError, KeyError, UsageError } from "../errors.ts";
+import { KeyError, UsageError } from "../errors.ts";
+import { ioFailure } from "../core/files.ts";
 
 /** Where a key may come from (the matching option fields). */
 export interface KeySources {
@@ -62,7 +63,7 @@ export async function loadKey(
       text = await readFile(f, "utf8");
     } catch (e) {
       if (e instanceof KeyError) throw e;
-      throw new IoError(`cannot read key file ${f}: ${(e as Error).message}`);
+      throw ioFailure(e, `read key file ${f}`);
     }
     return parseHexKey(text, `key file ${f}`);
   }
