@@ -11,7 +11,7 @@ import type { ChainFields, TablespaceRecord } from "../core/chain.ts";
 import { deltaTarget } from "../core/chain.ts";
 import { CorruptionError } from "../errors.ts";
 import type { ChecksumAlgorithm } from "../innodb/algorithm.ts";
-import { decodeFlags, describeSpace } from "../innodb/flags.ts";
+import { decodeFlags, describeSpace, type SpaceInfo, spaceInfoFromPage0 } from "../innodb/flags.ts";
 import { type DeltaHeader, readDelta } from "../innodb/delta_format.ts";
 import { PageJudge } from "../innodb/page_judge.ts";
 import type { CorruptPage } from "../innodb/page_range.ts";
@@ -53,10 +53,12 @@ export async function validateDelta(
   let head: DeltaHeader | undefined;
   try {
     const { header, runs } = await readDelta(entry.data, entry.path);
-    const space = decodeFlags(header.fspFlags, header.spaceId);
+    let space: SpaceInfo = decodeFlags(header.fspFlags, header.spaceId);
     report = validReport(subject, entry.size, `delta of ${describeSpace(space)}`, space);
     head = header;
     for await (const run of runs) {
+      // page 0 (always carried) says more than the header: the encryption record
+      if (run.first === 0) space = page0Space(run.bytes.subarray(0, header.pageSize)) ?? space;
       pages += run.count;
       if (corrupt.length < threshold) corrupt.push(...judge.judge(space, run.first, run.bytes));
     }
@@ -72,6 +74,14 @@ export async function validateDelta(
   report.atLeast = corrupt.length >= threshold;
   if (corrupt.length > 0 || problems.length > 0) report.status = "corrupt";
   return { report, problems, header: head };
+}
+
+function page0Space(page0: Uint8Array): SpaceInfo | undefined {
+  try {
+    return spaceInfoFromPage0(page0);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A delta's header against manifest `m`: its tablespace record, and the base's end LSN. */

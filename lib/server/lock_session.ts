@@ -14,6 +14,7 @@ import { quoteTable } from "../names/quote.ts";
 import { queryRows } from "./facts.ts";
 import type { SelectedTable } from "./tables.ts";
 import { isLockWaitTimeout, lockWaitError, setLockWaitTimeout } from "./lock_wait.ts";
+import { isNoSuchTable, tablesGoneError } from "./lock_gone.ts";
 
 /** How long tables were locked. */
 export interface LockStats {
@@ -142,6 +143,7 @@ export class LockSession {
           this.opts.lockWaitTimeout ?? 0,
         );
       }
+      if (isNoSuchTable(err)) throw await tablesGoneError(this.conn, tables, err);
       throw err;
     } finally {
       this.#flushing = false;

@@ -149,6 +149,8 @@ interface FileState {
   /** Pages the hot pass read intact with LSN ≥ the start LSN (left out under the lock if unchanged). */
   hotPages?: HotPages;
   record?: TablespaceRecord & { table: string };
+  /** Space facts under the lock (the delta's pages are judged with them). */
+  locked?: SpaceInfo;
   deltaFile?: string;
   deltaBytes?: number;
   cfgFile?: string;
@@ -161,11 +163,15 @@ interface Spool {
   builder: DeltaBuilder;
 }
 
+/** Page 0's facts: flags, space id, and (a whole page 0 read) its encryption record. */
 async function readPage0(fh: FileHandle): Promise<SpaceInfo | undefined> {
   const b = new Uint8Array(FSP_SPACE_FLAGS + 4);
   const { bytesRead } = await fh.read(b, 0, b.length, 0);
   if (bytesRead < b.length) return undefined;
-  return spaceInfoFromPage0(b);
+  const head = spaceInfoFromPage0(b);
+  const page = new Uint8Array(head.physicalSize);
+  const { bytesRead: n } = await fh.read(page, 0, page.length, 0);
+  return n === page.length ? spaceInfoFromPage0(page) : head;
 }
 
 async function openDataFile(path: string): Promise<FileHandle> {
@@ -346,6 +352,7 @@ class PageLsnRun {
       const st = await fh.stat();
       const now = await readPage0(fh);
       if (!now) throw new CorruptionError(`${f.path} (${f.label}): no whole page 0 under the lock`);
+      f.locked = now;
       const ps = now.physicalSize;
       const size = Math.floor(st.size / ps) * ps;
       const same = f.hot !== undefined && f.hot.spaceId === now.spaceId &&
@@ -422,7 +429,7 @@ class PageLsnRun {
         readChunks(fh, f.deltaBytes!, this.chunkSize),
         where,
       );
-      const space = decodeFlags(header.fspFlags, header.spaceId);
+      const space = f.locked ?? decodeFlags(header.fspFlags, header.spaceId);
       for await (const run of runs) {
         for (let i = 0; i < run.count; i++) replaced.add(run.first + i);
         if (this.judge) bad.push(...this.judge.judge(space, run.first, run.bytes));
