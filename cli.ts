@@ -33,6 +33,7 @@ async function run(
   out: { current?: RunOutput },
 ): Promise<number> {
   const controller = new AbortController();
+  const started = new Date();
   let jsonFor: string | undefined;
   let ran = false;
   let reportError: (m: string) => void = (m) =>
@@ -117,10 +118,20 @@ async function run(
       jsonFor = COMMANDS.find((c) => argv.includes(c.name))?.name;
     }
     if (jsonFor) {
+      // The one document shape (run_report.ts), for a run that never started.
       const error = { kind: (err as Error)?.name ?? "Error", message, exitCode: exitCodeOf(err) };
-      process.stdout.write(
-        JSON.stringify({ command: jsonFor, status: "error", error, warnings: [] }, null, 2) + "\n",
-      );
+      const doc = {
+        command: jsonFor,
+        status: "error",
+        startedAt: started.toISOString(),
+        finishedAt: new Date().toISOString(),
+        seconds: (Date.now() - started.getTime()) / 1000,
+        server: null,
+        totals: {},
+        warnings: [],
+        error,
+      };
+      process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
     }
     // A monitoring plugin answers UNKNOWN (3) with a status line for any error.
     if (argv.includes("check-backup")) {

@@ -37,7 +37,7 @@ Deno.test({
       );
       assert.equal(ok.code, 0, ok.stderr);
       assert.equal(ok.stderr.trimEnd().split("\n").at(-1), "ibvault completed OK!");
-      assert.equal(JSON.parse(ok.stdout).tables, 2);
+      assert.equal(JSON.parse(ok.stdout).totals.tables, 2);
       assert.ok(await exists(`${tmp}/d/${MANIFEST_FILE}`));
 
       const none = await ibvault(

@@ -56,8 +56,8 @@ Deno.test("backup: a consistent, valid backup directory of the selected tables",
         assert.equal(bytes.length, e.size, e.path);
         assert.equal(crc32c(bytes).toString(16).padStart(8, "0"), e.crc32c, e.path);
       }
-      const summary = ctx.json[0] as { tables: number; lockSeconds: number };
-      assert.equal(summary.tables, 2);
+      const summary = ctx.json[0] as { totals: { tables: number }; lockSeconds: number };
+      assert.equal(summary.totals.tables, 2);
       assert.ok(summary.lockSeconds > 0);
       assert.ok(
         ctx.report.lines.some((l) => /tables locked \d+\.\d+ s/.test(l)),

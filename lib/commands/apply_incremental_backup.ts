@@ -19,7 +19,8 @@ export const runApplyIncrementalBackup = reported("apply-incremental-backup", as
   const inc = o.incrementalBackupDir[0];
   ctx.log?.openIn(o.backupDir); // FULL/meta/
   const r = await mergeIncremental(o.backupDir, inc, { sync: !o.noSync });
-  return rep.finish("ok", { destination: o.backupDir, incremental: inc, ...r }, {
+  const totals = { tables: r.tables, applied: r.applied, replaced: r.replaced, removed: r.removed };
+  return rep.finish("ok", { totals, destination: o.backupDir, incremental: inc, ...r }, {
     verb: "applied",
     count: r.tables,
     noun: "table(s)",

@@ -34,6 +34,7 @@ import {
 } from "../server/wholedb_backup.ts";
 import { objectLabel } from "../server/objects.ts";
 import { describeBinlog } from "../server/binlog.ts";
+import { noteLockTime, serverField, type TableRow, tableRows } from "./report_fields.ts";
 import type { PageLsnSource } from "../server/page_lsn_source.ts";
 import {
   openPageLsnBackup,
@@ -98,6 +99,8 @@ export interface BackupPlan {
   selection: TableSelection;
   /** The logical tables, objects and skips of a whole-database backup. */
   whole: WholeDbPlan;
+  /** Seconds each table (by label) was locked, filled in as the export unlocks (--json rows). */
+  lockSeconds: Map<string, number>;
 }
 
 /** Why nothing matches: the expressions as given, and whether matches had to be skipped. */
@@ -147,7 +150,7 @@ export async function planBackup(ctx: CommandContext, spec: SelectionSpec): Prom
     if (selection.tables.length === 0 && chosen.logical.length === 0) {
       throw nothingSelected(spec, chosen.skipped.length);
     }
-    return { conn, facts, selection, whole };
+    return { conn, facts, selection, whole, lockSeconds: new Map() };
   } catch (err) {
     await endQuietly(conn);
     throw err;
@@ -257,7 +260,10 @@ export async function openExport(
         ? tableLabel(tables[0].database, tables[0].name)
         : `${tables.length} tables`;
       if (event === "locked") ctx.report.info(`locked ${what} (${EXPORT_LOCK})`);
-      else ctx.report.info(`unlocked ${what} after ${(ms / 1000).toFixed(3)} s`);
+      else {
+        ctx.report.info(`unlocked ${what} after ${(ms / 1000).toFixed(3)} s`);
+        noteLockTime(plan.lockSeconds, tables, ms);
+      }
     },
   });
   const source = wholeDbSource(inner, plan.whole, at);
@@ -292,7 +298,7 @@ export async function runBackupInto(
     }
     const bytes = await write(source);
     if (!source.completed) throw new IoError("the export stopped before every file was copied");
-    return finishBackup(ctx, rep, source, destination, bytes);
+    return finishBackup(ctx, rep, plan, source, destination, bytes);
   } finally {
     await source?.close();
     await endQuietly(plan.conn);
@@ -336,10 +342,36 @@ async function openMinimumLocking(
   return source;
 }
 
+/** The `--json` rows of a backup: every table taken, then every table skipped. */
+function backupRows(plan: BackupPlan, source: BackupSource): TableRow[] {
+  const m = source.manifest;
+  const sizes = (p: string) => source.seen.get(p)?.size;
+  const rows = tableRows(
+    m.tables,
+    sizes,
+    plan.facts.pageSize,
+    "ok",
+    (name) => plan.lockSeconds.get(name) ?? null,
+  );
+  for (const s of m.skipped ?? []) {
+    if (s.kind !== "table") continue;
+    rows.push({
+      name: tableLabel(s.database, s.name),
+      size: 0,
+      pages: 0,
+      lockSeconds: null,
+      status: "skipped",
+      reason: s.reason,
+    });
+  }
+  return rows;
+}
+
 /** Print the backup's summary line and document. */
 function finishBackup(
   ctx: CommandContext,
   rep: RunReport,
+  plan: BackupPlan,
   source: BackupSource,
   destination: string,
   bytes: number,
@@ -349,8 +381,21 @@ function finishBackup(
   const longest = lock.longestMs / 1000;
   const m = source.manifest;
   const lsn = isPageLsn(source) ? pageLsnSummary(source) : undefined;
+  const rows = backupRows(plan, source);
+  const taken = rows.filter((r) => r.status === "ok");
   return rep.finish("ok", {
-    tables: m.tables.length,
+    server: serverField(plan.facts),
+    tables: rows,
+    totals: {
+      tables: m.tables.length,
+      logicalTables: m.tables.filter((t) => t.method && t.method !== "tts").length,
+      objects: m.objects?.length ?? 0,
+      skipped: (m.skipped ?? []).length,
+      bytes,
+      pages: taken.reduce((n, r) => n + r.pages, 0),
+      lockSeconds,
+      longestLockSeconds: longest,
+    },
     logicalTables: m.tables.filter((t) => t.method && t.method !== "tts").length,
     objects: m.objects?.length ?? 0,
     skipped: (m.skipped ?? []).map((s) => ({

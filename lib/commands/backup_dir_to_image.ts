@@ -7,6 +7,7 @@ import { IMAGE_WRITE_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
 import { codecThreads, compressionFor, keyForWriting, requireImage } from "./image_options.ts";
 import { reported } from "./run_report.ts";
+import { serverField } from "./report_fields.ts";
 import { UsageError } from "../errors.ts";
 import { MANIFEST_FILE } from "../core/manifest.ts";
 import { checkCompleteness, describeCompleteness } from "../core/completeness.ts";
@@ -79,6 +80,14 @@ export const backupDirToImageCommand: Command = {
       );
     }
     return rep.finish(corrupt ? "corrupt" : "ok", {
+      server: serverField(source.manifest.server),
+      totals: {
+        tables: source.manifest.tables.length,
+        entries: source.files.length,
+        bytes: total,
+        imageBytes: r.imageBytes,
+        corruptPages: audit?.problems.length ?? 0,
+      },
       corruptPages: audit?.problems ?? [],
       image,
       entries: source.files.length,

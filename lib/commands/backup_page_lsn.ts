@@ -17,6 +17,7 @@ import { UsageError } from "../errors.ts";
 import type { Manifest } from "../core/manifest.ts";
 import { readManifest } from "../core/manifest_io.ts";
 import { tableLabel } from "../core/label.ts";
+import { noteLockTime } from "./report_fields.ts";
 import { BACKUP_END_FILE, type BackupEnd, finalManifest, parseBackupEnd } from "../core/chain.ts";
 import { formatBytes } from "../progress/reporter.ts";
 import { parseAlgorithm } from "../innodb/algorithm.ts";
@@ -36,6 +37,7 @@ interface BackupPlan {
   conn: Connection;
   facts: ServerFacts;
   selection: TableSelection;
+  lockSeconds: Map<string, number>;
 }
 
 /** The two `--use-tts` modes. */
@@ -149,7 +151,10 @@ export async function openPageLsnBackup(
         : `${tables.length} tables`;
       if (event === "locked") {
         ctx.report.info(`hot copy done; locked ${what} (${EXPORT_LOCK})`);
-      } else ctx.report.info(`unlocked ${what} after ${(ms / 1000).toFixed(3)} s`);
+      } else {
+        ctx.report.info(`unlocked ${what} after ${(ms / 1000).toFixed(3)} s`);
+        noteLockTime(plan.lockSeconds, tables, ms);
+      }
     },
   });
 }

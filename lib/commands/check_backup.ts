@@ -69,7 +69,12 @@ async function run(ctx: CommandContext): Promise<number> {
   }
   const code = codeOf(result.state);
   if (ctx.options.json) {
-    ctx.printJson(rep.document(runStatus(result.state), { ...result, code }));
+    const b = result.backup;
+    const totals = {
+      backups: result.backups,
+      ...(b ? { tables: b.tables, bytes: b.bytes, corruptPages: b.corruptPages ?? 0 } : {}),
+    };
+    ctx.printJson(rep.document(runStatus(result.state), { totals, ...result, code }));
   } else {
     const rest = result.findings.map((f) => `${f.state}: ${f.message}`);
     process.stdout.write([result.line, ...rest].join("\n") + "\n");

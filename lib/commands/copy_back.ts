@@ -18,6 +18,8 @@ import { reported, type RunReport } from "./run_report.ts";
 import { imageWorkDir } from "./work_dir.ts";
 import { CorruptionError, IbvaultError, sameKind, ServerError } from "../errors.ts";
 import { label } from "../core/label.ts";
+import type { ServerFacts } from "../core/manifest.ts";
+import { serverField, tablePages } from "./report_fields.ts";
 import { connect, endQuietly } from "../server/connection.ts";
 import { readServerFacts } from "../server/facts.ts";
 import { ensureDatabase, prepareImportSession } from "../server/import.ts";
@@ -133,7 +135,7 @@ export async function copyBackRun(ctx: CommandContext, rep: RunReport): Promise<
     const objects = summary.lost
       ? []
       : await createObjects(ctx, conn, whole, source.manifest, plan);
-    return finish(ctx, rep, source, `${facts.flavor} ${facts.version}`, summary, objects);
+    return finish(ctx, rep, source, facts, summary, objects);
   } finally {
     await sink?.close();
     await source.close().catch(() => {});
@@ -186,7 +188,7 @@ function finish(
   ctx: CommandContext,
   rep: RunReport,
   source: OpenedSource | ChainSource,
-  server: string,
+  facts: ServerFacts,
   s: RestoreSummary,
   objects: ObjectOutcome[],
 ): number {
@@ -195,12 +197,27 @@ function finish(
   const restored = s.tables.filter((t) => t.status === "restored");
   const objectsFailed = objects.filter((o) => o.status !== "created");
   const ok = restored.length === s.tables.length && !s.sourceError && objectsFailed.length === 0;
+  const records = new Map(source.manifest.tables.map((t) => [label(t), t]));
+  const pageSize = source.manifest.server?.pageSize ?? facts.pageSize;
+  const tables = s.tables.map((t) => {
+    const from = records.get(label({ database: t.database, name: t.table }));
+    const pages = from ? tablePages(from, (p) => source.seen.get(p)?.size, pageSize) : 0;
+    return { name: name(t), size: t.bytes, pages, lockSeconds: null, ...t };
+  });
   const body = {
     source: source.name,
-    server,
+    server: serverField(facts),
+    totals: {
+      tables: s.tables.length,
+      restored: restored.length,
+      failed: s.tables.length - restored.length,
+      objects: objects.length,
+      objectsFailed: objectsFailed.length,
+      bytes: s.bytes,
+    },
     restored: restored.length,
     failed: s.tables.length - restored.length,
-    tables: s.tables,
+    tables,
     databasesCreated: s.databasesCreated,
     objects,
     binlog: source.manifest.binlog ?? null,
@@ -232,8 +249,7 @@ function finish(
     : corrupt
     ? new CorruptionError(message)
     : new ServerError(message);
-  rep.finish(corrupt ? "corrupt" : "error", body);
-  throw err;
+  return rep.fail(err, body); // the document with the error, then the error
 }
 /** The `copy-back` command. */
 export const copyBackCommand: Command = {

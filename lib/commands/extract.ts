@@ -8,6 +8,7 @@ import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
 import { openImageOption } from "./open_source.ts";
 import { reported } from "./run_report.ts";
+import { serverField } from "./report_fields.ts";
 import { requireImage } from "./image_options.ts";
 import { UsageError } from "../errors.ts";
 import { checkEntryPath, isUnder } from "../core/entry_path.ts";
@@ -74,7 +75,14 @@ export const extractCommand: Command = {
       if (select !== undefined && r.entries === 0) {
         throw new UsageError(`no entry ${select} in the image`);
       }
-      return rep.finish("ok", { backupDir: destination, entries: r.entries, bytes: r.bytes }, {
+      const body = {
+        server: serverField(img.manifest.server),
+        totals: { entries: r.entries, bytes: r.bytes },
+        backupDir: destination,
+        entries: r.entries,
+        bytes: r.bytes,
+      };
+      return rep.finish("ok", body, {
         verb: "extracted",
         count: r.entries,
         noun: "entries",

@@ -8,6 +8,7 @@ import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
 import { openImageOption } from "./open_source.ts";
 import { reported } from "./run_report.ts";
+import { serverField } from "./report_fields.ts";
 import { requireImage } from "./image_options.ts";
 import { UsageError } from "../errors.ts";
 import { dirSink, prepareDestination } from "../backupdir/sink.ts";
@@ -56,7 +57,14 @@ export const imageToBackupDirCommand: Command = {
         onProgress: (done, total) =>
           ctx.report.progress({ label: "extracting", done, total, unit: "bytes" }),
       }).write(img);
-      return rep.finish("ok", { backupDir: o.backupDir, entries: r.entries, bytes: r.bytes }, {
+      const body = {
+        server: serverField(img.manifest.server),
+        totals: { tables: img.manifest.tables.length, entries: r.entries, bytes: r.bytes },
+        backupDir: o.backupDir,
+        entries: r.entries,
+        bytes: r.bytes,
+      };
+      return rep.finish("ok", body, {
         verb: "wrote",
         count: r.entries,
         noun: "entries",

@@ -8,7 +8,9 @@ import { CorruptionError } from "../errors.ts";
 import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command } from "./command.ts";
 import { openImageOrXbstream } from "./open_source.ts";
+import type { ImageSource } from "../image/source.ts";
 import { imageWorkDir } from "./work_dir.ts";
+import { serverField, tableRows } from "./report_fields.ts";
 import { printXbstreamListing } from "../xbstream/list.ts";
 import { reported } from "./run_report.ts";
 import { formatBytes } from "../progress/reporter.ts";
@@ -35,6 +37,38 @@ interface Row {
 }
 
 /** The list-image command. */
+/** Every entry of `img` verified (the end entry decoded), one row each; closes `img`. */
+async function readRows(
+  img: ImageSource,
+): Promise<{ rows: Row[]; end?: BackupEnd }> {
+  const rows: Row[] = [];
+  let end: BackupEnd | undefined;
+  try {
+    const tables = tablesByEntry(img.manifest);
+    for await (const e of img.entries()) {
+      if (e.path === BACKUP_END_FILE && e.size > 16 << 20) {
+        throw new CorruptionError(`${img.name}: ${BACKUP_END_FILE} is too large`);
+      }
+      const parts: Uint8Array[] = [];
+      for await (const c of e.data) {
+        /* verified, not decoded (but the end entry) */
+        if (e.path === BACKUP_END_FILE && c.length > 0) parts.push(c.slice());
+      }
+      if (e.path === BACKUP_END_FILE) end = parseBackupEnd(parts, img.name);
+      rows.push({
+        path: e.path,
+        size: e.size,
+        storedBytes: e.stats.storedBytes,
+        chunks: e.stats.chunks,
+        table: tables.get(e.path) ?? tableOfPath(e.path),
+      });
+    }
+  } finally {
+    await img.close();
+  }
+  return { rows, end };
+}
+
 export const listImageCommand: Command = {
   name: "list-image",
   summary: "list the entries of an image without extracting",
@@ -60,32 +94,9 @@ export const listImageCommand: Command = {
       const out = { json: !!o.json, printJson: ctx.printJson, write, error };
       return await printXbstreamListing(img.bytes, img.name, out, ctx.signal);
     }
-    const rows: Row[] = [];
-    let end: BackupEnd | undefined;
-    try {
-      const tables = tablesByEntry(img.manifest);
-      for await (const e of img.entries()) {
-        if (e.path === BACKUP_END_FILE && e.size > 16 << 20) {
-          throw new CorruptionError(`${img.name}: ${BACKUP_END_FILE} is too large`);
-        }
-        const parts: Uint8Array[] = [];
-        for await (const c of e.data) {
-          /* verified, not decoded (but the end entry) */
-          if (e.path === BACKUP_END_FILE && c.length > 0) parts.push(c.slice());
-        }
-        if (e.path === BACKUP_END_FILE) end = parseBackupEnd(parts, img.name);
-        rows.push({
-          path: e.path,
-          size: e.size,
-          storedBytes: e.stats.storedBytes,
-          chunks: e.stats.chunks,
-          table: tables.get(e.path) ?? tableOfPath(e.path),
-        });
-      }
-    } finally {
-      await img.close();
-    }
+    const { rows, end } = await readRows(img);
     const m = end ? finalManifest(img.manifest, end) : img.manifest;
+    const sizes = new Map(rows.map((r) => [r.path, r.size]));
     const summary = {
       image,
       encrypted: img.header.encrypted,
@@ -93,15 +104,24 @@ export const listImageCommand: Command = {
       chunkSize: img.header.chunkSize,
       createdAt: m.createdAt,
       tool: m.tool,
-      server: m.server,
+      server: serverField(m.server),
       databases: m.databases?.map((d) => d.name) ?? [],
-      tables: m.tables?.length ?? 0,
+      tables: tableRows(
+        m.tables ?? [],
+        (p) => sizes.get(p),
+        m.server?.pageSize ?? 16384,
+        "listed",
+      ),
       objects: m.objects?.map((x) => ({ kind: x.kind, database: x.database, name: x.name })) ?? [],
       skipped: m.skipped ?? [],
       binlog: m.binlog ?? null,
       ...backupKind(m),
       entries: rows.map((r) => ({ ...r, ...deltaPages(r, m.server?.pageSize) })),
-      totals: img.end,
+      totals: {
+        tables: m.tables?.length ?? 0,
+        bytes: rows.reduce((n, r) => n + r.size, 0),
+        ...img.end,
+      },
     };
     if (o.json) return rep.finish("ok", summary);
     const out: string[] = [];
@@ -117,7 +137,8 @@ export const listImageCommand: Command = {
       );
     } else out.push("server: none (a directory imaged as plain files)");
     out.push(
-      `databases: ${summary.databases.length}, tables: ${summary.tables}, entries: ${rows.length}` +
+      `databases: ${summary.databases.length}, tables: ${summary.tables.length}, ` +
+        `entries: ${rows.length}` +
         ` (+ ${MANIFEST_FILE})`,
     );
     const objects = m.objects ?? [];

@@ -52,7 +52,14 @@ async function run(ctx: CommandContext, rep: RunReport): Promise<number> {
   for (const f of r.finished) report.info(`removed ${f}, left by an interrupted purge`);
   for (const f of r.failed) report.error(`could not delete ${f.name}: ${f.error}`);
   const freed = r.deleted.reduce((s, d) => s + d.bytes, 0);
-  const body = { ...r };
+  const totals = {
+    kept: r.kept.length,
+    deleted: r.deleted.length,
+    leftAlone: r.leftAlone.length,
+    failed: r.failed.length,
+    bytes: freed,
+  };
+  const body = { totals, ...r };
   if (r.failed.length) {
     rep.fail(new IoError(`${r.failed.length} backup(s) could not be deleted (see above)`), body);
   }

@@ -11,7 +11,10 @@ import { formatBytes, type Reporter } from "../progress/reporter.ts";
 /** How a run ended: everything done, corruption found, or failed. */
 export type RunStatus = "ok" | "corrupt" | "error";
 
-/** The `--json` document every command prints: these fields, then the command's own. */
+/**
+ * The `--json` document every command prints (the README's "JSON report" holds
+ * the schema): these fields, then the command's own.
+ */
 export interface RunDocument {
   command: string;
   status: RunStatus;
@@ -19,6 +22,10 @@ export interface RunDocument {
   startedAt: string;
   finishedAt: string;
   seconds: number;
+  /** The server talked to, or the one the backup came from: `{ flavor, version, ... }`; null if none. */
+  server: { flavor: string; version: string; [fact: string]: unknown } | null;
+  /** Counts and sums of the run (tables, files, entries, bytes, pages, ...); `{}` when nothing ran. */
+  totals: Record<string, unknown>;
   /** Warnings reported during the run, in order. */
   warnings: string[];
   /** Why the run failed (status "error", or "corrupt" when it stopped on corruption). */
@@ -91,6 +98,8 @@ export class RunReport {
       startedAt: this.startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       seconds: this.seconds,
+      server: null,
+      totals: {},
       ...body,
       warnings: this.warnings,
     };

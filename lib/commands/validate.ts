@@ -18,6 +18,7 @@ import {
 } from "../delta/validate_delta.ts";
 import { readFileChunks } from "../core/files.ts";
 import type { Manifest } from "../core/manifest.ts";
+import { serverField } from "./report_fields.ts";
 import { reported, type RunReport, type RunStatus } from "./run_report.ts";
 import { CorruptionError, UsageError } from "../errors.ts";
 import { readManifest } from "../core/manifest_io.ts";
@@ -137,7 +138,7 @@ interface ImageRun {
   completeness?: CompletenessReport;
   /** Findings about the container itself (xbstream), each an error. */
   problems?: string[];
-  /** JSON fields to add (xbstream). */
+  /** JSON fields to add (xbstream; the server an image records). */
   extra?: Record<string, unknown>;
   /** An incremental's deltas, checked on their own, and what that could not check. */
   deltas?: { verdicts: DeltaVerdict[]; manifest: Manifest };
@@ -183,6 +184,7 @@ async function runImage(ctx: CommandContext): Promise<ImageRun> {
       files: [...r.files, ...verdicts.map((v) => v.report)],
       algorithmName: algo.name,
       deltas: { verdicts, manifest: rebuilt.manifest },
+      extra: { server: serverField(rebuilt.manifest.server) },
     };
   } finally {
     await rebuilt.close();
@@ -215,10 +217,14 @@ async function runXbstream(
   };
 }
 
-const run = reported("validate", async (ctx, rep) => {
+/**
+ * Exactly one thing to validate (UsageError otherwise); with --backup-image,
+ * --backup-dir is MEB's working directory, not a second source, and gets the run log.
+ */
+function checkSources(ctx: CommandContext): void {
   const o = ctx.options;
-  // With --backup-image, --backup-dir is MEB's working directory, not a second source.
-  const dir = imageWorkDir(o) === undefined ? o.backupDir : undefined;
+  const work = imageWorkDir(o);
+  const dir = work === undefined ? o.backupDir : undefined;
   const sources = [dir, o.datadir, o.backupImage].filter((x) => x !== undefined).length +
     (ctx.args.length ? 1 : 0);
   if (sources === 0) {
@@ -231,8 +237,50 @@ const run = reported("validate", async (ctx, rep) => {
       "give only one of --backup-dir, --backup-image, --datadir or tablespace files",
     );
   }
-  const work = imageWorkDir(o);
   if (work !== undefined) ctx.log?.openIn(work);
+}
+
+/** What validate walks without an image: a backup directory (with its manifest), a datadir, files. */
+async function openLocal(
+  ctx: CommandContext,
+): Promise<{ found: Iterable<Found>; root: string; manifest?: Manifest; algoName?: string }> {
+  const o = ctx.options;
+  if (o.backupDir !== undefined) {
+    listDir(o.backupDir, "backup directory");
+    const manifest = await readManifest(o.backupDir);
+    if (!manifest) {
+      // A backup directory is complete only with its manifest (written last).
+      throw new CorruptionError(
+        `${o.backupDir} is not a valid backup: it has no ${MANIFEST_FILE} (the backup is ` +
+          `incomplete, or this is not a backup directory); to check its .ibd files anyway, ` +
+          `give --datadir=${o.backupDir} or the files themselves`,
+      );
+    }
+    return {
+      found: walkBackupDir(o.backupDir),
+      root: o.backupDir,
+      manifest,
+      algoName: manifest.server?.checksumAlgorithm,
+    };
+  }
+  if (o.datadir !== undefined) {
+    listDir(o.datadir, "data directory");
+    const server = await serverHoldingDatadir(o.datadir);
+    if (server !== undefined) {
+      ctx.report.warn(
+        `${o.datadir} is in use by a running server (process ${server} holds ibdata1): ` +
+          "pages being written meanwhile may be reported as torn; validate a stopped " +
+          "server's files or a backup for a clean verdict",
+      );
+    }
+    return { found: walkDatadir(o.datadir), root: o.datadir };
+  }
+  return { found: walkPaths(ctx.args), root: "" };
+}
+
+const run = reported("validate", async (ctx, rep) => {
+  const o = ctx.options;
+  checkSources(ctx);
   const start = performance.now();
   let algoName = o.innodbChecksumAlgorithm;
   let files: FileReport[];
@@ -250,38 +298,13 @@ const run = reported("validate", async (ctx, rep) => {
     extra = r.extra;
     if (r.deltas) deltas = { ...r.deltas, where: o.backupImage };
   } else {
-    let found: Iterable<Found>;
-    let root = "";
-    if (o.backupDir !== undefined) {
-      listDir(o.backupDir, "backup directory");
-      const manifest = await readManifest(o.backupDir);
-      if (!manifest) {
-        // A backup directory is complete only with its manifest (written last).
-        throw new CorruptionError(
-          `${o.backupDir} is not a valid backup: it has no ${MANIFEST_FILE} (the backup is ` +
-            `incomplete, or this is not a backup directory); to check its .ibd files anyway, ` +
-            `give --datadir=${o.backupDir} or the files themselves`,
-        );
-      }
-      algoName ??= manifest?.server?.checksumAlgorithm;
-      if (manifest) completeness = await dirCompleteness(o.backupDir, manifest);
-      deltas = { verdicts: [], manifest, where: o.backupDir };
-      found = walkBackupDir(o.backupDir);
-      root = o.backupDir;
-    } else if (o.datadir !== undefined) {
-      listDir(o.datadir, "data directory");
-      const server = await serverHoldingDatadir(o.datadir);
-      if (server !== undefined) {
-        ctx.report.warn(
-          `${o.datadir} is in use by a running server (process ${server} holds ibdata1): ` +
-            "pages being written meanwhile may be reported as torn; validate a stopped " +
-            "server's files or a backup for a clean verdict",
-        );
-      }
-      found = walkDatadir(o.datadir);
-      root = o.datadir;
-    } else {
-      found = walkPaths(ctx.args);
+    const local = await openLocal(ctx);
+    const { found, root } = local;
+    algoName ??= local.algoName;
+    if (local.manifest) {
+      extra = { server: serverField(local.manifest.server) };
+      completeness = await dirCompleteness(root, local.manifest);
+      deltas = { verdicts: [], manifest: local.manifest, where: root };
     }
     const algo = parseAlgorithm(algoName);
     algoName = algo.name;
