@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { startServer, type ThrowawayServer } from "../scripts/throwaway_server.ts";
 import { backupTo, checksum, copyBack, listFiles } from "./copy_back_fixture.ts";
+import { commandHelp } from "../lib/commands/help.ts";
+import { copyBackCommand } from "../lib/commands/copy_back.ts";
 
 async function tables(srv: ThrowawayServer, db: string): Promise<string[]> {
   const rows = await srv.query<{ n: string }[]>(
@@ -101,6 +103,22 @@ Deno.test("copy-back: a missing .cfg file is an incomplete backup; no .cfg at al
     const missing = await copyBack(srv, { backupDir: dir, rename: ["db.a TO db.a2"] });
     assert.equal(missing.code, 3);
     assert.match(missing.error!.message, /incomplete: .*db\/a\.cfg/);
+    // --force does not cover a listed file that is missing, and both the message and
+    // the help say so (the help once promised it did), with what to do instead.
+    const stillMissing = await copyBack(srv, {
+      backupDir: dir,
+      rename: ["db.a TO db.a2"],
+      force: true,
+    });
+    assert.equal(stillMissing.code, 3);
+    assert.match(
+      stillMissing.error!.message,
+      /missing db\/a\.cfg \(listed in its manifest; --force does not import without them\): copy them back/,
+    );
+    const help = commandHelp(copyBackCommand);
+    assert.match(help, /--force does not\s+override: copy the file back/);
+    assert.match(help, /--force +allow the adjustments named above \(no \.cfg in the backup/);
+    assert.doesNotMatch(help, /--force +allow writing into a non-empty destination/);
     // A backup that has no .cfg for the table at all (its manifest lists none).
     const manifestFile = `${dir}/ibvault_manifest.json`;
     const manifest = JSON.parse(Deno.readTextFileSync(manifestFile));
@@ -166,6 +184,10 @@ Deno.test("copy-back: a server killed mid-restore; the next run reports what is 
       ["c2", "not-attempted"],
     ]);
     assert.match(run.error!.message, /2 of 3 table\(s\) not restored: `db`\.`b2`, `db`\.`c2`/);
+    // The loss is named as such, never by the driver's "closed state" text.
+    const said = [...run.lines, run.error!.message].join("\n");
+    assert.match(said, /the connection to the server was lost/);
+    assert.doesNotMatch(said, /closed state|Can't add new command/);
     noStage(srv);
     await srv.kill();
     await srv.stop({ keepDatadir: true });

@@ -98,7 +98,11 @@ export async function openDirSource(dir: string, opts: DirSourceOptions): Promis
         if (!ok) missing.push(p);
       }
       if (missing.length > 0) {
-        throw new IoError(`backup directory ${dir} is incomplete: missing ${missing.join(", ")}`);
+        throw new IoError(
+          `backup directory ${dir} is incomplete: missing ${missing.join(", ")} (listed in its ` +
+            "manifest; --force does not import without them): copy them back from another " +
+            "copy of this backup, or take a new backup",
+        );
       }
     },
     close: async () => {},

@@ -41,6 +41,8 @@ export interface Command {
   usage: string;
   /** Long names of the options this command accepts, besides --help and progress/json ones. */
   options: string[];
+  /** What an option means for this command, where it differs from the option table's text. */
+  optionHelp?: Record<string, string>;
   /** Run; resolve to the exit code (0 ok, 1 corruption found). Throw typed errors. */
   run(ctx: CommandContext): Promise<number>;
 }

@@ -288,9 +288,13 @@ Nothing is overwritten: if a target table (or a file of it) or object exists, or
 the backup cannot be imported (other server flavour or page size), the run stops
 before touching anything and names every problem; --skip-existing leaves
 existing tables and objects alone and restores the rest.
---force allows only these format adjustments: importing a table whose .cfg is
-missing (no schema verification), and creating a table with its recorded
-ROW_FORMAT when the server's innodb_default_row_format differs.
+--force allows only these format adjustments: importing a table the backup
+holds no .cfg for at all (its manifest lists none, e.g. an image of plain
+files; no schema verification), and creating a table with its recorded
+ROW_FORMAT when the server's innodb_default_row_format differs. A .cfg the
+manifest lists but that is missing from the backup makes the backup
+incomplete, which --force does not override: copy the file back from another
+copy of the backup.
 
 Each table is staged in ${STAGE_PREFIX}* inside the data directory (one table at a
 time, also from a stream), its pages and CRC-32C checked, then imported. A table
@@ -306,6 +310,11 @@ source.
 files, so the definitions come from --ddl-file=FILE (CREATE TABLE statements, e.g.
 from mariadb-dump --no-data) or --create-from-server (the same table's definition on
 the target server); tables of mysql, sys and performance_schema are left out.`,
+  optionHelp: {
+    force: "allow the adjustments named above (no .cfg in the backup, ROW_FORMAT, a " +
+      "dangling foreign key, DATA/INDEX DIRECTORY inside the data directory); never " +
+      "overwrites, and does not make an incomplete backup (a listed file missing) restorable",
+  },
   options: [
     "backup-dir",
     "backup-image",

@@ -6,11 +6,15 @@ import type { Command } from "./command.ts";
 import { COMMON_OPTIONS, OPTION_SPECS } from "./options.ts";
 import { VERSION } from "../version.ts";
 
-function optionLines(names: string[], extra: string[][] = []): string {
+function optionLines(
+  names: string[],
+  extra: string[][] = [],
+  own: Record<string, string> = {},
+): string {
   const rows = extra.concat(
     OPTION_SPECS.filter((s) => names.includes(s.name)).map((s) => [
       `  --${s.name}${s.arg ? `=${s.arg}` : ""}`,
-      s.help,
+      own[s.name] ?? s.help,
     ]),
   );
   const width = Math.max(0, ...rows.map((r) => r[0].length)) + 2;
@@ -76,7 +80,7 @@ ${command.summary}
 ${wrapText(command.help)}
 
 Options:
-${optionLines(command.options)}
+${optionLines(command.options, [], command.optionHelp)}
 
 Common options: ${COMMON_OPTIONS.map((o) => "--" + o).join(" ")} (see ibvault --help)
 `;

@@ -23,7 +23,7 @@ export async function queryRows<T>(
     const [rows] = await conn.query(sql, values);
     return rows as T[];
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = driverMessage(err);
     const text = `${msg} (in: ${sql.length > 200 ? sql.slice(0, 200) + "..." : sql})`;
     throw isConnectionLoss(err)
       ? new ConnectionLost(text, { cause: err })
@@ -37,6 +37,26 @@ export async function queryRows<T>(
  */
 export function isConnectionLoss(err: unknown): boolean {
   return err instanceof ConnectionLost || (err as { fatal?: boolean })?.fatal === true;
+}
+
+/**
+ * A driver error in words. A lost connection says so, and what to do, instead of
+ * the driver's own text (mysql2 answers every query after the loss with "Can't
+ * add new command when connection is in closed state"); the server's message,
+ * when it sent one (e.g. the session was killed), is kept. Others pass as they are.
+ */
+export function driverMessage(err: unknown): string {
+  if (err instanceof ConnectionLost || !isConnectionLoss(err)) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  const e = err as { code?: string; sqlMessage?: string };
+  const why = e.sqlMessage
+    ? ` (${e.code ? `${e.code}: ` : ""}${e.sqlMessage})`
+    : e.code
+    ? ` (${e.code})`
+    : " earlier in this run";
+  return `the connection to the server was lost${why}: the server stopped or restarted, or ` +
+    "this session was killed; check the server, then run again";
 }
 
 /** The flavour a `SELECT VERSION()` string belongs to. */

@@ -10,7 +10,7 @@
 import type { Connection } from "mysql2/promise";
 import { quoteIdentifier, scanIdentifier } from "../names/quote.ts";
 import { ServerError } from "../errors.ts";
-import { queryRows } from "./facts.ts";
+import { driverMessage, queryRows } from "./facts.ts";
 
 /** A FULLTEXT index as `SHOW CREATE TABLE` prints it. */
 export interface FulltextIndex {
@@ -49,7 +49,7 @@ export async function rebuildFulltextIndexes(
     try {
       await queryRows(conn, sql);
     } catch (err) {
-      throw new ServerError(`rebuilding FULLTEXT indexes: ${sql}: ${(err as Error).message}`, {
+      throw new ServerError(`rebuilding FULLTEXT indexes: ${sql}: ${driverMessage(err)}`, {
         cause: err,
       });
     }

@@ -11,7 +11,7 @@ import type { Connection } from "mysql2/promise";
 import type { DatabaseRecord } from "../core/manifest.ts";
 import { quoteIdentifier, quoteTable, scanQualifiedName } from "../names/quote.ts";
 import { ConnectionLost, IoError, ServerError } from "../errors.ts";
-import { isConnectionLoss, queryRows } from "./facts.ts";
+import { driverMessage, isConnectionLoss, queryRows } from "./facts.ts";
 import { fulltextIndexes, isFulltextImportWarning, rebuildFulltextIndexes } from "./fulltext.ts";
 import { checkCreateDatabase, checkCreateTable } from "./sql_guard.ts";
 
@@ -284,12 +284,12 @@ export async function importTable(req: ImportRequest): Promise<ImportResult> {
         }
       }
     } catch (err) {
-      warnings.push(`ANALYZE TABLE failed: ${(err as Error).message}`);
+      warnings.push(`ANALYZE TABLE failed: ${driverMessage(err)}`);
     }
     return { warnings, rebuiltFulltext: fulltext.map((i) => i.name) };
   } catch (err) {
     const left = await undo(conn, name, created, placed);
-    const why = err instanceof Error ? err.message : String(err);
+    const why = driverMessage(err);
     const message = `${name}: ${step} failed: ${why}` +
       (left.length ? `; cleanup could not undo: ${left.join("; ")}` : "; nothing was left behind");
     if (err instanceof IoError) throw new IoError(message, { cause: err });
@@ -318,7 +318,7 @@ async function undo(
     try {
       await queryRows(conn, `DROP TABLE IF EXISTS ${name}`);
     } catch (err) {
-      left.push(`table ${name} (${(err as Error).message})`);
+      left.push(`table ${name} (${driverMessage(err)})`);
     }
   }
   for (const p of placed) {

@@ -11,7 +11,7 @@ import { ConnectionLost, ServerError } from "../errors.ts";
 import type { ServerFacts } from "../core/manifest.ts";
 import { tableLabel } from "../core/label.ts";
 import { quoteTable } from "../names/quote.ts";
-import { queryRows } from "./facts.ts";
+import { driverMessage, queryRows } from "./facts.ts";
 import type { SelectedTable } from "./tables.ts";
 import { isLockWaitTimeout, lockWaitError, setLockWaitTimeout } from "./lock_wait.ts";
 import { isNoSuchTable, tablesGoneError } from "./lock_gone.ts";
@@ -162,7 +162,7 @@ export class LockSession {
     } catch (err) {
       this.#locked = [];
       throw new ConnectionLost(
-        `UNLOCK TABLES failed for ${describeTables(tables)} (${(err as Error).message}): ` +
+        `UNLOCK TABLES failed for ${describeTables(tables)} (${driverMessage(err)}): ` +
           `the lock was lost before the copy ended, so the copy is not consistent`,
         { cause: err },
       );

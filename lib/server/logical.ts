@@ -19,7 +19,7 @@ import {
   valueKind,
 } from "../core/logical_format.ts";
 import { quoteIdentifier, quoteTable } from "../names/quote.ts";
-import { queryRows } from "./facts.ts";
+import { driverMessage, queryRows } from "./facts.ts";
 
 /** How a table travels in a backup. */
 export type TableMethod = "tts" | "logical" | "definition";
@@ -119,7 +119,7 @@ export async function* dumpTable(
       }
     } catch (err) {
       throw new ServerError(
-        `${quoteTable(database, table)}: reading its rows failed: ${(err as Error).message}`,
+        `${quoteTable(database, table)}: reading its rows failed: ${driverMessage(err)}`,
         { cause: err },
       );
     } finally {
@@ -210,7 +210,7 @@ export async function loadTable(req: LoadRequest): Promise<number> {
       try {
         await conn.query(sql);
       } catch (err) {
-        throw new ServerError(`${target}: loading ${at} failed: ${(err as Error).message}`, {
+        throw new ServerError(`${target}: loading ${at} failed: ${driverMessage(err)}`, {
           cause: err,
         });
       }

@@ -12,7 +12,7 @@ import type { Connection } from "mysql2/promise";
 import { quoteIdentifier, quoteTable } from "../names/quote.ts";
 import { createdKind, type Definer, readDefiner } from "../names/sql_rewrite.ts";
 import { CorruptionError, ServerError } from "../errors.ts";
-import { queryRows } from "./facts.ts";
+import { driverMessage, queryRows } from "./facts.ts";
 
 import type { ObjectKind, ObjectRecord, SkippedRecord } from "../core/manifest.ts";
 
@@ -350,7 +350,7 @@ export async function createObject(req: CreateObjectRequest): Promise<string[]> 
     try {
       await conn.query(req.statement);
     } catch (err) {
-      throw new ServerError(`${what}: CREATE failed: ${(err as Error).message}`, { cause: err });
+      throw new ServerError(`${what}: CREATE failed: ${driverMessage(err)}`, { cause: err });
     }
   } finally {
     await queryRows(conn, "SET NAMES utf8mb4, SESSION sql_mode = ?, SESSION time_zone = ?", [

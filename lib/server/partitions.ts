@@ -21,7 +21,7 @@ import type { Connection } from "mysql2/promise";
 import { ServerError, UsageError } from "../errors.ts";
 import { encodeFilename } from "../names/filename.ts";
 import { quoteIdentifier, quoteTable } from "../names/quote.ts";
-import { type Flavor, queryRows } from "./facts.ts";
+import { driverMessage, type Flavor, queryRows } from "./facts.ts";
 import { placeFile } from "./import.ts";
 
 /** One partition (or subpartition) of a backup: its label and its staged files. */
@@ -217,7 +217,7 @@ async function importPartitionMariadb(
       });
     }
     throw new ServerError(
-      `${target} partition ${p.label}: ${step} failed: ${(err as Error).message}` +
+      `${target} partition ${p.label}: ${step} failed: ${driverMessage(err)}` +
         (left.length ? `; left behind: ${left.join(", ")}` : ""),
       { cause: err },
     );
@@ -242,7 +242,7 @@ async function importPartitionMysql(req: PartitionImportRequest, p: PartitionFil
     await unlink(`${stem}.cfg`).catch(() => {});
   } catch (err) {
     throw new ServerError(
-      `${target} partition ${p.label}: DISCARD/IMPORT PARTITION failed: ${(err as Error).message}`,
+      `${target} partition ${p.label}: DISCARD/IMPORT PARTITION failed: ${driverMessage(err)}`,
       { cause: err },
     );
   }
