@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { contextFor, startBackupServer } from "./backup_fixture.ts";
 import { backupCommand } from "../lib/commands/backup.ts";
 import { backupDirToImageCommand } from "../lib/commands/backup_dir_to_image.ts";
+import { backupToImageCommand } from "../lib/commands/backup_to_image.ts";
 import { purgeBackupsCommand } from "../lib/commands/purge_backups.ts";
 import { checkBackupCommand } from "../lib/commands/check_backup.ts";
 import { isTimestampName } from "../lib/retention/timestamp.ts";
@@ -239,6 +240,49 @@ Deno.test("purge-backups and check-backup over a real root of backups", async (t
         x = await check(srv, { backupImage: join(tmp, "cut.ibv") });
         assert.equal(x.code, 2, x.r.line);
         assert.match(x.r.line, /^IBVAULT CRITICAL - /);
+      },
+    );
+
+    await t.step(
+      "check-backup --validate of backup-to-image images: full and incremental",
+      async () => {
+        await change(srv, 4);
+        for (
+          const [name, extra] of [
+            ["live.ibv", {}],
+            ["inc.ibv", { incremental: true, incrementalBase: `dir:${join(root, dirs.i4)}` }],
+          ] as const
+        ) {
+          const c = contextFor(srv, { backupImage: join(tmp, name), noSync: true, ...extra });
+          assert.equal(await backupToImageCommand.run(c), 0, c.report.lines.join("\n"));
+          const x = await check(srv, { backupImage: join(tmp, name), validate: true });
+          assert.equal(x.code, 0, x.r.line + JSON.stringify(x.r.findings));
+          assert.match(x.r.line, /, validated \|/);
+        }
+        // an incremental image whose delta holds a corrupt page: CRITICAL, the page counted
+        const inc = join(tmp, "inc-dir");
+        let c = contextFor(srv, {
+          backupDir: inc,
+          noSync: true,
+          incremental: true,
+          incrementalBase: `dir:${join(root, dirs.i4)}`,
+        });
+        assert.equal(await backupCommand.run(c), 0);
+        await corruptOnePage(join(inc, "shop", "orders.ibd.delta"));
+        c = contextFor(srv, {
+          backupDir: inc,
+          backupImage: join(tmp, "bad-inc.ibv"),
+          skipPageCheck: true,
+          noSync: true,
+        });
+        assert.equal(await backupDirToImageCommand.run(c), 0, c.report.lines.join("\n"));
+        const x = await check(srv, { backupImage: join(tmp, "bad-inc.ibv"), validate: true });
+        assert.equal(x.code, 2, x.r.line);
+        assert.match(x.r.line, /corrupt_pages=1$/);
+        assert.ok(
+          x.r.findings.some((f) => /orders\.ibd\.delta.*1 corrupt page/.test(f.message)),
+          JSON.stringify(x.r.findings),
+        );
       },
     );
 

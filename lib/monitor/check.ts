@@ -20,7 +20,10 @@ import { discoverBackupDir } from "../innodb/discover.ts";
 import { validateFiles } from "../innodb/validator.ts";
 import { validateEntries } from "../innodb/stream.ts";
 import { parseAlgorithm } from "../innodb/algorithm.ts";
-import { validateDelta } from "../delta/validate_delta.ts";
+import { type DeltaVerdict, validateDelta, validatingDeltas } from "../delta/validate_delta.ts";
+import { rebuildingSource } from "../delta/rebuild_source.ts";
+import { openImageSource } from "../image/source.ts";
+import { tmpdir } from "node:os";
 import { readFileChunks } from "../core/files.ts";
 import type { FileReport } from "../innodb/report.ts";
 import { tableMatchForms } from "../names/filter.ts";
@@ -115,33 +118,62 @@ function pageFindings(files: FileReport[]): { messages: string[]; corrupt: numbe
   return { messages, corrupt };
 }
 
-/** Read every chunk of an image (and with `validate`, every page), then its completeness. */
+/**
+ * `--validate` of an image: every page, the hot copies of minimum locking judged
+ * as rebuilt with their deltas (a torn hot page the delta replaces is no
+ * corruption), an incremental's deltas on their own; then its completeness.
+ */
+async function validatedImageFindings(
+  b: FoundBackup,
+  o: CheckOptions,
+): Promise<{ messages: string[]; corrupt?: number; rawBytes: number }> {
+  const opened = await openImageSource(b.path, {
+    key: o.key,
+    threads: Math.max(1, o.threads),
+    signal: o.signal,
+    recycle: true,
+  });
+  const rebuilt = rebuildingSource(opened, tmpdir());
+  const messages: string[] = [];
+  let corrupt: number | undefined;
+  try {
+    const algorithm = parseAlgorithm(opened.manifest.server?.checksumAlgorithm);
+    const verdicts: DeltaVerdict[] = [];
+    const files = await validateEntries(
+      validatingDeltas(rebuilt.entries(), algorithm, verdicts),
+      { algorithm, signal: o.signal },
+    );
+    files.push(...verdicts.map((v) => v.report));
+    messages.push(...verdicts.flatMap((v) => v.problems));
+    const p = pageFindings(files);
+    messages.push(...p.messages);
+    corrupt = p.corrupt;
+  } catch (e) {
+    messages.push((e as Error).message);
+  } finally {
+    await rebuilt.close();
+  }
+  messages.push(...describeCompleteness(checkCompleteness(rebuilt.manifest, rebuilt.seen)));
+  const rawBytes = [...rebuilt.seen.values()].reduce((s, e) => s + e.size, 0);
+  return { messages, corrupt, rawBytes };
+}
+
+/** Read every chunk of an image (with `validate`, every page: see above), then its completeness. */
 async function imageFindings(
   b: FoundBackup,
   o: CheckOptions,
 ): Promise<{ messages: string[]; corrupt?: number; rawBytes: number }> {
+  if (o.validate) return await validatedImageFindings(b, o);
   const opened = await openImage(imageBytes(b.path), {
     key: o.key,
     threads: Math.max(1, o.threads),
     name: b.path,
-    mode: o.validate ? "full" : "check",
+    mode: "check",
     signal: o.signal,
-    recycle: o.validate,
   });
   const messages: string[] = [];
-  let corrupt: number | undefined;
   try {
-    if (o.validate) {
-      const files = await validateEntries(opened.entries(), {
-        algorithm: parseAlgorithm(opened.manifest.server?.checksumAlgorithm),
-        signal: o.signal,
-      });
-      const p = pageFindings(files);
-      messages.push(...p.messages);
-      corrupt = p.corrupt;
-    } else {
-      for await (const e of opened.entries()) for await (const _ of e.data) { /* checked */ }
-    }
+    for await (const e of opened.entries()) for await (const _ of e.data) { /* checked */ }
   } catch (e) {
     messages.push((e as Error).message);
   } finally {
@@ -149,7 +181,7 @@ async function imageFindings(
   }
   messages.push(...describeCompleteness(checkCompleteness(opened.manifest, opened.seen)));
   const rawBytes = [...opened.seen.values()].reduce((s, e) => s + e.size, 0);
-  return { messages, corrupt, rawBytes };
+  return { messages, rawBytes };
 }
 
 /** The newest backup of what was given, and how many backups there were. */
