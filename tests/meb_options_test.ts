@@ -29,6 +29,8 @@ Deno.test("-u -h -P -S as the mysql client takes them; -? is help", () => {
   assert.equal(parseCommandLine(["backup", "-psecret"], 2).options.password, "secret");
   assert.equal(parseCommandLine(["backup", "-p"], 2).askPassword, true);
   assert.match(mainHelp(COMMANDS), /--help, -\?/);
+  // an option whose value may be left out shows it in brackets
+  assert.match(mainHelp(COMMANDS), /--show-progress\[=DEST\] /);
 });
 
 Deno.test("MEB server-side options are accepted with one note each, in any spelling", () => {

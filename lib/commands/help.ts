@@ -13,7 +13,8 @@ function optionLines(
 ): string {
   const rows = extra.concat(
     OPTION_SPECS.filter((s) => names.includes(s.name)).map((s) => [
-      `  --${s.name}${s.arg ? `=${s.arg}` : ""}`,
+      // an option whose value may be left out shows it in brackets: --use-tts[=MODE]
+      `  --${s.name}${s.arg ? (s.optionalValue !== undefined ? `[=${s.arg}]` : `=${s.arg}`) : ""}`,
       own[s.name] ?? s.help,
     ]),
   );

@@ -297,7 +297,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     name: "show-progress",
     field: "showProgress",
     type: "string",
-    arg: "[=DEST]",
+    arg: "DEST",
     optionalValue: "stderr",
     help: "show progress even without a terminal, on stderr (default), stdout, " +
       "file:PATH or fifo:PATH",
