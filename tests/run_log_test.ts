@@ -131,3 +131,26 @@ Deno.test("--show-progress destinations: parsed, files made, a FIFO without read
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("progress: every --progress-interval, the end once, stamped with --timestamps", () => {
+  const out: string[] = [];
+  const progress: string[] = [];
+  const r = createReporter({
+    showProgress: true,
+    isTTY: false,
+    write: (s) => void out.push(s),
+    progress: { write: (s) => void progress.push(s), isTTY: false },
+    intervalMs: 60_000,
+    stamp: () => "261202 01:02:03",
+  });
+  for (let done = 0; done <= 100; done += 10) {
+    r.progress({ label: "copy-back", done, total: 100, unit: "bytes" });
+  }
+  r.progress({ label: "copy-back", done: 100, total: 100, unit: "bytes" });
+  r.info("done");
+  // the first update, then nothing for a minute but the end, shown once
+  assert.equal(progress.length, 2, progress.join(""));
+  assert.match(progress[0], /^261202 01:02:03 \[\.{20}\] 0% copy-back/);
+  assert.match(progress[1], /\] 100% copy-back 100 B \/ 100 B/);
+  assert.deepEqual(out, ["261202 01:02:03 ibvault: done\n"]); // messages stay apart
+});

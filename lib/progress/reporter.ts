@@ -69,6 +69,7 @@ export function createReporter(opts: ReporterOptions = {}): Reporter {
   const start = performance.now();
   let drawn = false;
   let lastDraw = -Infinity;
+  let endShown: string | undefined;
   const clear = () => {
     if (drawn) pWrite(pTTY ? "\r\x1b[2K" : "\n");
     drawn = false;
@@ -87,7 +88,10 @@ export function createReporter(opts: ReporterOptions = {}): Reporter {
     progress: (s) => {
       if (!bar) return;
       const now = performance.now();
-      if (now - lastDraw < every && !(s.total && s.done >= s.total)) return;
+      // The end (done reaching total) shows at once, and once per label.
+      const end = Boolean(s.total && s.done >= s.total);
+      if (now - lastDraw < every && (!end || endShown === s.label)) return;
+      if (end) endShown = s.label;
       lastDraw = now;
       const secs = (now - start) / 1000;
       let text = printable(s.label) + " ";
