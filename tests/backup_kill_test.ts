@@ -39,7 +39,11 @@ function backup(srv: ThrowawayServer, dir: string, extra: string[]): Deno.ChildP
   }).spawn();
 }
 
-/** Wait until the backup's FLUSH TABLES ... FOR EXPORT waits behind the open transaction. */
+/**
+ * Wait until the backup's FLUSH TABLES ... FOR EXPORT of the held table (db.t2)
+ * waits behind the open transaction (another table's flush may wait for a moment
+ * on its own: that is not the point looked for).
+ */
 async function waitForFlush(srv: ThrowawayServer, child: Deno.ChildProcess): Promise<void> {
   const t0 = performance.now();
   let exited = false;
@@ -48,7 +52,7 @@ async function waitForFlush(srv: ThrowawayServer, child: Deno.ChildProcess): Pro
     assert.ok(!exited, "the backup ended before it waited for the lock");
     const rows = await srv.query<{ n: number }[]>(
       "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST " +
-        "WHERE INFO LIKE 'FLUSH TABLES%FOR EXPORT' AND STATE LIKE '%lock%'",
+        "WHERE INFO LIKE 'FLUSH TABLES%`t2`%FOR EXPORT' AND STATE LIKE '%lock%'",
     );
     if (Number(rows[0].n) > 0) return;
     await new Promise((r) => setTimeout(r, 50));
@@ -97,6 +101,16 @@ Deno.test("binary: a killed backup leaves ibvault_incomplete and the next run cl
               // What remains says it is incomplete, and is not a backup.
               assert.ok(left.includes(JOURNAL_FILE), left.join(" "));
               assert.ok(!left.includes(MANIFEST_FILE));
+              // validate says why it is not a backup, and what to do.
+              const v = await new Deno.Command(BINARY, {
+                args: ["validate", "--no-defaults", "--no-log", `--backup-dir=${dir}`],
+                stderr: "piped",
+              }).output();
+              assert.equal(v.code, 1);
+              assert.match(
+                new TextDecoder().decode(v.stderr),
+                /its ibvault_incomplete says a run writing it did not finish \(killed\?\): run it again/,
+              );
             } else {
               assert.equal(status.code, 3, stderr);
               assert.doesNotMatch(stderr, /completed OK/);
@@ -108,7 +122,12 @@ Deno.test("binary: a killed backup leaves ibvault_incomplete and the next run cl
               }`,
             );
           } finally {
-            if (child) await child.status.catch(() => {});
+            if (child) {
+              try {
+                child.kill("SIGKILL"); // still running after a failed assertion
+              } catch { /* ended */ }
+              await child.status.catch(() => {});
+            }
             await holder.query("ROLLBACK").catch(() => {});
             await holder.end();
           }

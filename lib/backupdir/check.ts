@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { type Manifest, MANIFEST_FILE } from "../core/manifest.ts";
 import { fileCrc32c } from "../core/manifest_io.ts";
 import { isRunLogPath } from "../core/run_log_path.ts";
+import { JOURNAL_FILE } from "../core/write_journal.ts";
 import {
   checkCompleteness,
   type CompletenessReport,
@@ -19,7 +20,7 @@ export async function dirCompleteness(
   manifest: Manifest,
 ): Promise<CompletenessReport> {
   const found = await walkFiles(dir, {
-    skip: (rel) => rel === MANIFEST_FILE || isRunLogPath(rel),
+    skip: (rel) => rel === MANIFEST_FILE || rel === JOURNAL_FILE || isRunLogPath(rel),
     what: "backup directory",
   });
   const sizes = new Map(manifest.entries.map((e) => [e.path, e.size]));

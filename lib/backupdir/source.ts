@@ -17,6 +17,7 @@ import { ioFailure, PART_SUFFIX, READ_SIZE, readFileChunks } from "../core/files
 import { printable } from "../names/printable.ts";
 import { type FoundFile, walkFiles } from "./walk.ts";
 import { isRunLogPath } from "../core/run_log_path.ts";
+import { incompleteNote, JOURNAL_FILE } from "../core/write_journal.ts";
 
 /** How to open a directory. */
 export interface DirSourceOptions {
@@ -65,10 +66,14 @@ export async function openDirSource(dir: string, opts: DirSourceOptions): Promis
   }
   let manifest = await readManifest(dir);
   if (!manifest && opts.manifest === "required") {
-    throw new UsageError(`${dir} is not a complete backup directory: it has no manifest`);
+    throw new UsageError(
+      `${dir} is not a complete backup directory: it has no manifest${await incompleteNote(dir)}`,
+    );
   }
   const files = await walkFiles(dir, {
-    skip: (rel) => rel === MANIFEST_FILE || rel.endsWith(PART_SUFFIX) || isRunLogPath(rel),
+    skip: (rel) =>
+      rel === MANIFEST_FILE || rel === JOURNAL_FILE || rel.endsWith(PART_SUFFIX) ||
+      isRunLogPath(rel),
     onOther: opts.onOther,
     what: "backup directory",
   });

@@ -41,6 +41,7 @@ import { validateFramed } from "../framed/validate.ts";
 import { printable } from "../names/printable.ts";
 import { serverHoldingDatadir } from "../innodb/datadir_lock.ts";
 import { expectedBytes, MANIFEST_FILE } from "../core/manifest.ts";
+import { incompleteNote } from "../core/write_journal.ts";
 
 function shown(f: FileReport): string {
   return printable(f.table ? `${f.name} (${f.table})` : f.name);
@@ -253,7 +254,9 @@ async function openLocal(
       throw new CorruptionError(
         `${o.backupDir} is not a valid backup: it has no ${MANIFEST_FILE} (the backup is ` +
           `incomplete, or this is not a backup directory); to check its .ibd files anyway, ` +
-          `give --datadir=${o.backupDir} or the files themselves`,
+          `give --datadir=${o.backupDir} or the files themselves${await incompleteNote(
+            o.backupDir,
+          )}`,
       );
     }
     return {

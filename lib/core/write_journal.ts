@@ -177,3 +177,15 @@ async function removeListed(root: string, paths: readonly string[]): Promise<str
   }
   return removed;
 }
+
+/**
+ * For a message about `dir` having no manifest: why, when a killed run's journal
+ * is there ("" otherwise).
+ */
+export async function incompleteNote(dir: string): Promise<string> {
+  const st = await lstat(join(dir, JOURNAL_FILE)).catch(() => undefined);
+  return st?.isFile()
+    ? `; its ${JOURNAL_FILE} says a run writing it did not finish (killed?): run it again ` +
+      "into the same directory, which removes what that run left"
+    : "";
+}
