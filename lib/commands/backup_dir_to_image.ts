@@ -47,6 +47,8 @@ export const backupDirToImageCommand: Command = {
       onOther: (rel) => ctx.report.warn(`${rel}: not a regular file, left out`),
       onBuilt: () => ctx.report.info(`${dir} has no ${MANIFEST_FILE}: imaging it as plain files`),
     });
+    // The run log goes into an ibvault backup's meta/ (never into a plain directory).
+    if (source.hadManifest) ctx.log?.openIn(dir);
     if (source.hadManifest) {
       const sizes = new Map(source.files.map((f) => [f.path, { size: f.size }]));
       for (const line of describeCompleteness(checkCompleteness(source.manifest, sizes))) {
