@@ -66,3 +66,23 @@ Deno.test("hot pages: ROW_FORMAT=COMPRESSED pages (no trailer) are judged by the
   hot.note(3, b, [{ page: 3, reason: "checksum mismatch" }]);
   assert.ok(!hot.unchanged(3, 42n));
 });
+
+Deno.test("hot pages: thousands of pages in file order, looked up exactly", () => {
+  const space = { physicalSize: SIZE, zipSize: 0, fullCrc32: true } as SpaceInfo;
+  const hot = new HotPages(space, 1000n);
+  // 5000 pages in runs of 50; every third page below the start LSN
+  for (let first = 0; first < 5000; first += 50) {
+    const lsns = Array.from({ length: 50 }, (_, i) => {
+      const p = first + i;
+      return p % 3 === 0 ? 10n : 1000n + BigInt(p) * 4294967296n; // LSNs far beyond 32 bits
+    });
+    hot.note(first, pages(space, lsns), []);
+  }
+  assert.equal(hot.size, 5000 - Math.ceil(5000 / 3));
+  for (const p of [1, 2, 1024, 1025, 4097, 4999]) {
+    const lsn = 1000n + BigInt(p) * 4294967296n;
+    assert.equal(hot.unchanged(p, lsn), p % 3 !== 0, `page ${p}`);
+    assert.ok(!hot.unchanged(p, lsn + 4294967296n), `page ${p}: same low half, moved`);
+  }
+  assert.ok(!hot.unchanged(3, 10n) && !hot.unchanged(5000, 1000n));
+});
