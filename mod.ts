@@ -54,7 +54,8 @@ export * from "./lib/names/mod.ts";
 // InnoDB pages and validation (a validation sink, the one page-stream checker)
 export { validateFiles } from "./lib/innodb/validator.ts";
 export { validateEntries } from "./lib/innodb/stream.ts";
-export { pageChecker, PageStream } from "./lib/innodb/page_stream.ts";
+export { pageChecker } from "./lib/innodb/page_stream.ts";
+export { PageFeed } from "./lib/innodb/page_feed.ts";
 export { validationSink } from "./lib/innodb/validate_sink.ts";
 
 // images: the image source and sink, the writer and reader under them

@@ -1,5 +1,6 @@
 /**
- * A push-driven page checker for one tablespace whose bytes arrive in pieces of
+ * The one page-stream checker (validation of streams, page checks while
+ * backing up and restoring, xbstream payloads). A push-driven page checker for one tablespace whose bytes arrive in pieces of
  * any size and in turns with other files (an xbstream interleaves its files'
  * chunks): each feed keeps only its partial page between pushes and judges
  * whole pages in a page buffer shared by all feeds (used synchronously inside
@@ -12,7 +13,7 @@ import { type ChecksumAlgorithm, parseAlgorithm } from "./algorithm.ts";
 import type { PageBuffer } from "./checksum_kernels.ts";
 import { describeSpace, needsWholePage0, type SpaceInfo, spaceInfoFromPage0 } from "./flags.ts";
 import { FIL_PAGE_LSN, UNIV_PAGE_SIZE_MAX, UNIV_ZIP_SIZE_MIN } from "./layout.ts";
-import { checkPages, emptyRange, type RangeResult } from "./page_range.ts";
+import { checkPages, type CorruptPage, emptyRange, type RangeResult } from "./page_range.ts";
 import type { FileReport } from "./report.ts";
 import { finishReport, type ValidateInput } from "./validator.ts";
 import { errorReport, validReport } from "./report.ts";
@@ -62,6 +63,31 @@ export class PageFeed {
   /** Bytes pushed so far. */
   get bytes(): number {
     return this.#total;
+  }
+
+  /** The corrupt pages found so far, in the order found. */
+  get corrupt(): readonly CorruptPage[] {
+    return this.#result.corrupt;
+  }
+
+  /** True once the threshold of corrupt pages was reached (nothing more is judged). */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Why the file cannot be judged (page 0 unreadable, or a {@link fail} reason), if so. */
+  get problem(): string | undefined {
+    return this.#bad;
+  }
+
+  /** Bytes pushed after the last whole page (a page not complete yet, or a short file). */
+  get partialBytes(): number {
+    return this.#space ? this.#carryFill : this.#head.length;
+  }
+
+  /** Number of the next page to judge. */
+  get nextPage(): number {
+    return this.#nextPage;
   }
 
   /** Give up on the file with a reason (e.g. the stream lost its order); no further pages judged. */

@@ -1,16 +1,14 @@
 /**
  * The stream front end of the validator: file entries (from an image or any
- * other source) are judged page by page with the shared {@link PageStream} on
- * the calling thread, with the same verdict code as the file engine, and each
- * becomes a {@link FileReport}.
+ * other source) are judged page by page with the one page-stream checker
+ * ({@link PageFeed}) on the calling thread, with the same verdict code as the
+ * file engine, and each becomes a {@link FileReport}.
  */
 import type { FileEntry } from "../entry.ts";
 import { type ChecksumAlgorithm, parseAlgorithm } from "./algorithm.ts";
-import type { PageBuffer } from "./checksum_kernels.ts";
-import { describeSpace } from "./flags.ts";
-import { PageStream, pageStreamBuffer } from "./page_stream.ts";
-import { errorReport, type FileReport, notValidatedReport, validReport } from "./report.ts";
-import { finishReport } from "./validator.ts";
+import { allocPageBuffer, type PageBuffer } from "./checksum_kernels.ts";
+import { FEED_BUFFER_BYTES, PageFeed } from "./page_feed.ts";
+import { type FileReport, notValidatedReport } from "./report.ts";
 import { isInnodbName, tableNameOf } from "./discover.ts";
 
 /** Settings for {@link validateEntries}. */
@@ -28,7 +26,7 @@ export async function validateEntries(
   entries: AsyncIterable<FileEntry>,
   opts: StreamOptions = {},
 ): Promise<FileReport[]> {
-  const algo = opts.algorithm ?? parseAlgorithm();
+  const algorithm = opts.algorithm ?? parseAlgorithm();
   const threshold = Math.max(1, opts.threshold ?? 64);
   const reports: FileReport[] = [];
   let buf: PageBuffer | undefined;
@@ -41,36 +39,15 @@ export async function validateEntries(
       reports.push(notValidatedReport(input, entry.size));
       continue;
     }
-    buf ??= pageStreamBuffer(opts.kernels);
-    const pages = new PageStream(buf, algo, threshold);
+    buf ??= allocPageBuffer(FEED_BUFFER_BYTES, opts.kernels);
+    const feed = new PageFeed(input, buf, { algorithm, threshold });
     for await (const chunk of entry.data) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
       consumed += chunk.length;
       opts.onProgress?.(consumed);
-      pages.push(chunk);
+      feed.push(chunk);
     }
-    reports.push(reportOf(input, pages, threshold));
+    reports.push(feed.finish());
   }
   return reports;
-}
-
-/** The report of one finished stream. */
-function reportOf(
-  input: { path: string; name: string; table?: string },
-  pages: PageStream,
-  threshold: number,
-): FileReport {
-  const total = pages.bytes;
-  if (pages.page0Error) {
-    return errorReport(input, `page 0 has invalid tablespace flags: ${pages.page0Error}`, total);
-  }
-  if (total === 0) return errorReport(input, "empty file (0 bytes): not an InnoDB tablespace", 0);
-  const space = pages.space;
-  if (!space || total < space.physicalSize) {
-    return errorReport(input, `file too small (${total} bytes): not an InnoDB tablespace`, total);
-  }
-  pages.finish();
-  const report = validReport(input, total, describeSpace(space), space);
-  if (total % space.physicalSize) report.truncatedBytes = total % space.physicalSize;
-  return finishReport(report, pages.result, threshold, pages.stopped);
 }

@@ -33,6 +33,9 @@ export type LockListener = (
   ms: number,
 ) => void;
 
+/** How the lock is named in messages and help. */
+export const LOCK_STATEMENT = "FLUSH TABLES ... FOR EXPORT";
+
 /** The `FLUSH TABLES ... FOR EXPORT` statement for these tables (same on both flavours). */
 /** How help and log lines name the export lock statement. */
 export const EXPORT_LOCK = "FLUSH TABLES ... FOR EXPORT";
