@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { findCommand } from "../lib/commands/mod.ts";
 import { openImage } from "../lib/image/reader.ts";
 import { MANIFEST_FILE } from "../lib/core/manifest.ts";
-import { exists, seed, startBackupServer, writable } from "./backup_fixture.ts";
+import { seed, startBackupServer, writable } from "./fixtures/server.ts";
+import { exists } from "./fixtures/tree.ts";
 
 const DENO = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
@@ -25,8 +26,8 @@ async function ibvault(args: string, redirect = "") {
 
 Deno.test({
   name: "backup CLI: exit codes, the last line, --json, an image streamed to stdout",
-  ignore: !findCommand("backup") || !findCommand("backup-to-image"),
   async fn() {
+    assert.ok(findCommand("backup") && findCommand("backup-to-image"), "commands registered");
     await using srv = await startBackupServer();
     await seed(srv);
     const tmp = await Deno.makeTempDir();

@@ -8,7 +8,8 @@ import { type Manifest, MANIFEST_FILE } from "../lib/core/manifest.ts";
 import { crc32c } from "../lib/kernels/mod.ts";
 import { validateFiles } from "../lib/innodb/validator.ts";
 import { parseAlgorithm } from "../lib/innodb/algorithm.ts";
-import { contextFor, listFiles, seed, startBackupServer, writable } from "./backup_fixture.ts";
+import { contextFor, seed, startBackupServer, writable } from "./fixtures/server.ts";
+import { listFiles } from "./fixtures/tree.ts";
 
 async function readManifest(dir: string): Promise<Manifest> {
   return JSON.parse(await Deno.readTextFile(`${dir}/${MANIFEST_FILE}`));

@@ -5,14 +5,8 @@ import { freePort, type ThrowawayServer } from "../scripts/throwaway_server.ts";
 import { backupCommand } from "../lib/commands/backup.ts";
 import { MANIFEST_FILE } from "../lib/core/manifest.ts";
 import { IoError, ServerError } from "../lib/errors.ts";
-import {
-  contextFor,
-  exists,
-  listFiles,
-  seed,
-  startBackupServer,
-  writable,
-} from "./backup_fixture.ts";
+import { contextFor, seed, startBackupServer, writable } from "./fixtures/server.ts";
+import { exists, listFiles } from "./fixtures/tree.ts";
 
 const DENO = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;

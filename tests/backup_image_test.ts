@@ -10,7 +10,8 @@ import { openImage } from "../lib/image/reader.ts";
 import { writeImage } from "../lib/image/writer.ts";
 import { crc32c } from "../lib/kernels/mod.ts";
 import { ServerError, UsageError } from "../lib/errors.ts";
-import { contextFor, exists, seed, startBackupServer, writable } from "./backup_fixture.ts";
+import { contextFor, seed, startBackupServer, writable } from "./fixtures/server.ts";
+import { exists } from "./fixtures/tree.ts";
 
 async function* fileBytes(path: string): AsyncGenerator<Uint8Array> {
   yield await Deno.readFile(path);

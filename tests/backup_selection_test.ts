@@ -6,7 +6,7 @@ import { selectTables } from "../lib/server/tables.ts";
 import { compileTableFilter } from "../lib/names/filter.ts";
 import { backupCommand } from "../lib/commands/backup.ts";
 import { UsageError } from "../lib/errors.ts";
-import { contextFor, seed, startBackupServer } from "./backup_fixture.ts";
+import { contextFor, seed, startBackupServer } from "./fixtures/server.ts";
 
 Deno.test("backup selection: names from the server, four forms, exclude, skips, partitions", async (t) => {
   await using srv = await startBackupServer();

@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
+import { KEY_HEX } from "./fixtures/keys.ts";
 import { fileURLToPath } from "node:url";
 
 const built = fileURLToPath(new URL("../dist/ibvault", import.meta.url));
@@ -109,7 +110,7 @@ Deno.test("binary: a 384 MiB directory to an encrypted image and back, byte-iden
       file.fill(off >> 14 & 0xff, off + 4096, off + 16384);
     }
     for (const name of ["a.ibd", "b.ibd", "c.ibd"]) Deno.writeFileSync(join(src, name), file);
-    const env = { IBV_KEY: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" };
+    const env = { IBV_KEY: KEY_HEX };
     const image = join(dir, "img");
     const w = await runSampled(built, [
       "backup-dir-to-image",
@@ -189,7 +190,7 @@ Deno.test("binary: a 3 GiB image streamed through a pipe, never on disk, round t
         BIN: built,
         SRC: join(dir, "src"),
         OUT: out,
-        IBV_KEY: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+        IBV_KEY: KEY_HEX,
       },
       stdout: "null",
       stderr: "piped",

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { startServer } from "../scripts/throwaway_server.ts";
-import { backupTo, checksum, copyBack } from "./copy_back_fixture.ts";
+import { backupTo, checksum, copyBack } from "./fixtures/copy_back.ts";
 import { fulltextIndexes } from "../lib/server/fulltext.ts";
 
 Deno.test("fulltextIndexes reads FULLTEXT definitions, odd names and parsers included", () => {

@@ -2,7 +2,7 @@
  * copy-back from images: a compressed, encrypted image file restored into a second
  * server; a wrong key refused before anything is touched; and the pipe
  * `backup-to-image --backup-image=- | copy-back --backup-image=-` between two
- * servers through the command line (once both commands are registered).
+ * servers through the command line.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
@@ -10,11 +10,12 @@ import { existsSync } from "node:fs";
 import { backupToImageCommand } from "../lib/commands/backup_to_image.ts";
 import { findCommand } from "../lib/commands/mod.ts";
 import { startServer, type ThrowawayServer } from "../scripts/throwaway_server.ts";
-import { contextFor } from "./backup_fixture.ts";
-import { checksum, copyBack } from "./copy_back_fixture.ts";
+import { KEY_HEX, OTHER_KEY_HEX } from "./fixtures/keys.ts";
+import { contextFor } from "./fixtures/server.ts";
+import { checksum, copyBack } from "./fixtures/copy_back.ts";
 
-const KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-const WRONG = "ff112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+const KEY = KEY_HEX;
+const WRONG = OTHER_KEY_HEX;
 
 async function seed(srv: ThrowawayServer): Promise<void> {
   await srv.query(
@@ -86,8 +87,8 @@ function ibvault(args: string[]): string[] {
 
 Deno.test({
   name: "copy-back: backup-to-image --backup-image=- | copy-back --backup-image=- between servers",
-  ignore: !registered,
   async fn() {
+    assert.ok(registered, "copy-back and backup-to-image are registered");
     await using src = await startServer();
     await using dst = await startServer();
     await seed(src);

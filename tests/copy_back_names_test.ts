@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { startServer, type ThrowawayServer } from "../scripts/throwaway_server.ts";
-import { backupTo, checksum, copyBack } from "./copy_back_fixture.ts";
+import { backupTo, checksum, copyBack } from "./fixtures/copy_back.ts";
 
 async function tableNames(srv: ThrowawayServer, db: string): Promise<string[]> {
   const rows = await srv.query<{ n: string }[]>(

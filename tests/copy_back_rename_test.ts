@@ -1,7 +1,7 @@
 /** copy-back against a real server: restore a table renamed and copy lost rows back. */
 import assert from "node:assert/strict";
 import { startServer } from "../scripts/throwaway_server.ts";
-import { backupTo, checksum, copyBack } from "./copy_back_fixture.ts";
+import { backupTo, checksum, copyBack } from "./fixtures/copy_back.ts";
 
 Deno.test("copy-back: deleted rows come back through a renamed restore", async () => {
   await using srv = await startServer();

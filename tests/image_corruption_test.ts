@@ -7,7 +7,7 @@ import { encodeEntryPayload } from "../lib/image/format.ts";
 import { entryPathProblem } from "../lib/core/entry_path.ts";
 import type { Manifest } from "../lib/core/manifest.ts";
 import { CorruptionError, KeyError } from "../lib/errors.ts";
-import { pageLike } from "./image_helpers.ts";
+import { pageLike } from "./fixtures/prng.ts";
 
 const MANIFEST: Manifest = {
   format: "ibvault-manifest",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { loadKey, parseHexKey } from "../lib/image/key.ts";
 import { KeyError, UsageError } from "../lib/errors.ts";
-import { KEY_HEX } from "./image_helpers.ts";
+import { KEY_HEX } from "./fixtures/keys.ts";
 
 Deno.test("key file: 64 hex digits with a trailing newline (openssl rand -hex 32 output)", async () => {
   const dir = await Deno.makeTempDir();

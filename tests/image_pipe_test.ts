@@ -10,14 +10,9 @@ import { backupDirToImageCommand } from "../lib/commands/backup_dir_to_image.ts"
 import { imageToBackupDirCommand } from "../lib/commands/image_to_backup_dir.ts";
 import { listImageCommand } from "../lib/commands/list_image.ts";
 import { extractCommand } from "../lib/commands/extract.ts";
-import {
-  KEY_HEX,
-  makeTree,
-  OTHER_KEY_HEX,
-  pageLike,
-  readTree,
-  sameBytes,
-} from "./image_helpers.ts";
+import { KEY_HEX, OTHER_KEY_HEX } from "./fixtures/keys.ts";
+import { pageLike } from "./fixtures/prng.ts";
+import { makeTree, readTree, sameBytes } from "./fixtures/tree.ts";
 
 const COMMANDS = [
   backupDirToImageCommand,

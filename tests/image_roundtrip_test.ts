@@ -3,7 +3,10 @@ import { backupDirToImageCommand } from "../lib/commands/backup_dir_to_image.ts"
 import { imageToBackupDirCommand } from "../lib/commands/image_to_backup_dir.ts";
 import { extractCommand } from "../lib/commands/extract.ts";
 import { MANIFEST_FILE } from "../lib/core/manifest.ts";
-import { KEY_HEX, makeTree, pageLike, readTree, run, sameBytes } from "./image_helpers.ts";
+import { runCommand as run } from "./fixtures/context.ts";
+import { KEY_HEX } from "./fixtures/keys.ts";
+import { pageLike } from "./fixtures/prng.ts";
+import { makeTree, readTree, sameBytes } from "./fixtures/tree.ts";
 
 const FILES: Record<string, Uint8Array> = {
   "empty": new Uint8Array(0),

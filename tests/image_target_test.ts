@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { backupDirToImageCommand } from "../lib/commands/backup_dir_to_image.ts";
 import { writeImageBytes } from "../lib/image/image_io.ts";
 import { UsageError } from "../lib/errors.ts";
-import { makeTree, pageLike, run } from "./image_helpers.ts";
+import { runCommand as run } from "./fixtures/context.ts";
+import { pageLike } from "./fixtures/prng.ts";
+import { makeTree } from "./fixtures/tree.ts";
 
 async function* chunks(...parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
   for (const p of parts) yield p;

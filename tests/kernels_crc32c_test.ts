@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "./fixtures/prng.ts";
 import { alloc, crc32c, crc32cAt, crc32cCombine, free, kernels, view } from "../lib/kernels/mod.ts";
 
 /** Byte-at-a-time reference CRC-32C. */
@@ -11,18 +12,8 @@ function reference(data: Uint8Array, crc = 0): number {
   return ~crc >>> 0;
 }
 
-/** Deterministic pseudo-random bytes (xorshift32). */
-function bytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let s = seed | 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s;
-  }
-  return out;
-}
+/** Deterministic pseudo-random bytes. */
+const bytes = (n: number, seed: number) => randomBytes(n, seed);
 
 /** Remainder of the polynomial with the given exponents modulo x^32 + 0x1EDC6F41 (normal form). */
 function polyMod(exponents: number[]): bigint {

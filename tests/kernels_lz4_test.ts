@@ -10,17 +10,10 @@ import {
   view,
   xxhash32,
 } from "../lib/kernels/mod.ts";
+import { xorshift32 } from "./fixtures/prng.ts";
 
-/** Pseudo-random generator (xorshift32). */
-function rng(seed: number): () => number {
-  let s = seed | 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return s >>> 0;
-  };
-}
+/** Pseudo-random generator. */
+const rng = (seed: number) => xorshift32(seed | 1);
 
 /** Semi-compressible data: random words from a small vocabulary, runs of zeros, noise. */
 function sample(n: number, seed: number): Uint8Array {

@@ -8,14 +8,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { contextFor, startBackupServer } from "./backup_fixture.ts";
+import { contextFor, startBackupServer } from "./fixtures/server.ts";
 import { backupCommand } from "../lib/commands/backup.ts";
 import { backupDirToImageCommand } from "../lib/commands/backup_dir_to_image.ts";
 import { backupToImageCommand } from "../lib/commands/backup_to_image.ts";
 import { purgeBackupsCommand } from "../lib/commands/purge_backups.ts";
 import { checkBackupCommand } from "../lib/commands/check_backup.ts";
 import { isTimestampName } from "../lib/retention/timestamp.ts";
-import { KEY_HEX } from "./image_helpers.ts";
+import { KEY_HEX } from "./fixtures/keys.ts";
 import { corruptOnePage } from "./delta_helpers.ts";
 import type { ThrowawayServer } from "../scripts/throwaway_server.ts";
 import type { PurgeReport } from "../lib/retention/purge.ts";

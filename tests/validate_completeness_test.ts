@@ -11,7 +11,8 @@ import { walkFiles } from "../lib/backupdir/walk.ts";
 import { writeImage } from "../lib/image/writer.ts";
 import type { Manifest } from "../lib/core/manifest.ts";
 import type { FileEntry } from "../lib/entry.ts";
-import { makeTree, run } from "./image_helpers.ts";
+import { runCommand as run } from "./fixtures/context.ts";
+import { makeTree } from "./fixtures/tree.ts";
 
 const T10K = new URL("../../shared/ibd-legacy/innodb_ruby/t_10k_rows.ibd", import.meta.url)
   .pathname;

@@ -6,12 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { validateCommand } from "../lib/commands/validate.ts";
-import { defaultOptions, type Options } from "../lib/commands/options.ts";
-import { createReporter } from "../lib/progress/reporter.ts";
+import type { Options } from "../lib/commands/options.ts";
 import { validateEntries } from "../lib/innodb/stream.ts";
 import { validateFiles } from "../lib/innodb/validator.ts";
 import type { FileEntry } from "../lib/entry.ts";
 import type { ValidationReport } from "../lib/innodb/report.ts";
+import { testContext } from "./fixtures/context.ts";
 
 const LEGACY = new URL("../../shared/ibd-legacy/", import.meta.url).pathname;
 const T10K = LEGACY + "innodb_ruby/t_10k_rows.ibd";
@@ -21,16 +21,9 @@ async function runValidate(
   opts: Partial<Options>,
   args: string[] = [],
 ): Promise<{ code: number; lines: string[]; json?: ValidationReport }> {
-  let text = "";
-  let json: ValidationReport | undefined;
-  const code = await validateCommand.run({
-    options: { ...defaultOptions(2), threads: 1, ...opts },
-    args,
-    report: createReporter({ showProgress: false, write: (s) => void (text += s) }),
-    signal: new AbortController().signal,
-    printJson: (v) => void (json = v as ValidationReport),
-  });
-  return { code, lines: text.trimEnd().split("\n"), json };
+  const ctx = testContext({ threads: 1, ...opts }, { args, printed: true });
+  const code = await validateCommand.run(ctx);
+  return { code, lines: ctx.report.lines, json: ctx.json[0] as ValidationReport | undefined };
 }
 
 function corruptPages(path: string, pages: number[]): void {

@@ -6,7 +6,7 @@
  * chunk byte, a truncation, chunks swapped).
  */
 import zlib from "node:zlib";
-import { startBackupServer } from "./backup_fixture.ts";
+import { startBackupServer } from "./fixtures/server.ts";
 import { startServer, type ThrowawayServer } from "../scripts/throwaway_server.ts";
 
 /** One chunk of a stream. */
