@@ -11,7 +11,7 @@ import { writeImage } from "../lib/image/writer.ts";
 import { crc32c } from "../lib/kernels/mod.ts";
 import { ServerError, UsageError } from "../lib/errors.ts";
 import { contextFor, seed, startBackupServer, writable } from "./fixtures/server.ts";
-import { exists } from "./fixtures/tree.ts";
+import { concat, exists } from "./fixtures/tree.ts";
 
 async function* fileBytes(path: string): AsyncGenerator<Uint8Array> {
   yield await Deno.readFile(path);
@@ -176,13 +176,3 @@ Deno.test("backup-to-image: plain, compressed, encrypted; never complete-looking
     await Deno.remove(tmp, { recursive: true });
   }
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    all.set(p, off);
-    off += p.length;
-  }
-  return all;
-}

@@ -8,17 +8,7 @@ import { isUnder } from "../lib/core/entry_path.ts";
 import { lz4FrameDecode } from "../lib/image/lz4frame.ts";
 import { MANIFEST_FILE } from "../lib/core/manifest.ts";
 import { pageLike } from "./fixtures/prng.ts";
-import { listFiles, makeTree } from "./fixtures/tree.ts";
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+import { concat, listFiles, makeTree } from "./fixtures/tree.ts";
 
 const FILES = {
   "db/a.ibd": pageLike(2 << 20, 3),

@@ -11,6 +11,7 @@ import {
   xxhash32,
 } from "../lib/kernels/mod.ts";
 import { xorshift32 } from "./fixtures/prng.ts";
+import { concat } from "./fixtures/tree.ts";
 
 /** Pseudo-random generator. */
 const rng = (seed: number) => xorshift32(seed | 1);
@@ -75,13 +76,7 @@ function frame(data: Uint8Array): Uint8Array {
   const tail = new Uint8Array(8);
   new DataView(tail.buffer).setUint32(4, xxhash32(data), true);
   parts.push(tail);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 /** Reads an LZ4 frame with independent blocks, checking its content checksum. */

@@ -37,20 +37,31 @@ export async function openImageOption(
   ctx: CommandContext,
   opts: OpenSourceOptions = {},
 ): Promise<ImageSource> {
-  const o = ctx.options;
-  const image = requireImage(o);
-  const key = await keyForReading(o, ctx.report);
-  const source = await openImageSource(image, {
-    key,
-    threads: codecThreads(o),
-    mode: opts.mode,
-    recycle: opts.recycle,
-    signal: ctx.signal,
-  });
+  const image = requireImage(ctx.options);
+  const key = await keyForReading(ctx.options, ctx.report);
+  const source = await openImageBytes(ctx, image, opts, key);
   // Hot copies and their deltas (minimum locking) are joined into rebuilt files,
   // unless the entries are wanted as stored (LZ4 frames, or only verified).
   const stored = opts.mode !== undefined && opts.mode !== "full";
-  return stored ? source : rebuildingSource(source, opts.spoolDir ?? tempDirOf(o));
+  return stored ? source : rebuildingSource(source, opts.spoolDir ?? tempDirOf(ctx.options));
+}
+
+/** Open image `image` with the options' key and threads, as stored (from `bytes` when already begun). */
+async function openImageBytes(
+  ctx: CommandContext,
+  image: string,
+  opts: OpenSourceOptions,
+  key: Uint8Array | undefined,
+  bytes?: AsyncIterable<Uint8Array>,
+): Promise<ImageSource> {
+  return await openImageSource(image, {
+    key,
+    threads: codecThreads(ctx.options),
+    mode: opts.mode,
+    recycle: opts.recycle,
+    signal: ctx.signal,
+    decodeWhole: opts.decodeWhole,
+  }, bytes);
 }
 
 /**
@@ -95,12 +106,5 @@ export async function openImageOrXbstream(
   const key = await keyForReading(o, ctx.report);
   const sniffed = await sniffSource(imageBytes(image));
   if (sniffed.xbstream) return { kind: "xbstream", name: imageName(image), bytes: sniffed.bytes };
-  return await openImageSource(image, {
-    key,
-    threads: codecThreads(o),
-    mode: opts.mode,
-    recycle: opts.recycle,
-    signal: ctx.signal,
-    decodeWhole: opts.decodeWhole,
-  }, sniffed.bytes);
+  return await openImageBytes(ctx, image, opts, key, sniffed.bytes);
 }
