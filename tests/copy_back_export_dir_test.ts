@@ -6,8 +6,8 @@
  * checks while staging and the refusals are those of every copy-back.
  */
 import assert from "node:assert/strict";
-import { startBackupServer } from "./backup_fixture.ts";
-import { checksum, copyBack } from "./copy_back_fixture.ts";
+import { startBackupServer } from "./fixtures/server.ts";
+import { checksum, copyBack } from "./fixtures/copy_back.ts";
 import { openForeignSource } from "../lib/backupdir/foreign_source.ts";
 import { findDefinition, parseDdl } from "../lib/backupdir/ddl_file.ts";
 
