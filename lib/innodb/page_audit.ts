@@ -6,8 +6,8 @@
  */
 import type { FileEntry } from "../entry.ts";
 import type { ChecksumAlgorithm } from "./algorithm.ts";
-import { PageStream, pageStreamBuffer } from "./page_stream.ts";
-import type { PageBuffer } from "./checksum_kernels.ts";
+import { FEED_BUFFER_BYTES, PageFeed } from "./page_feed.ts";
+import { allocPageBuffer, type PageBuffer } from "./checksum_kernels.ts";
 
 /** Wraps entries to audit their pages, and holds what was found. */
 export interface PageAudit {
@@ -28,22 +28,24 @@ export function pageAudit(algorithm: ChecksumAlgorithm, threshold = 64): PageAud
       return {
         ...entry,
         data: (async function* () {
-          buf ??= pageStreamBuffer();
-          const pages = new PageStream(buf, algorithm, Math.max(1, threshold));
+          buf ??= allocPageBuffer(FEED_BUFFER_BYTES);
+          const feed = new PageFeed({ path: entry.path, name: entry.path }, buf, {
+            algorithm,
+            threshold: Math.max(1, threshold),
+          });
           for await (const chunk of entry.data) {
-            pages.push(chunk);
+            feed.push(chunk);
             yield chunk;
           }
-          pages.finish();
           // Not recognisably an InnoDB tablespace (page 0 unreadable or failing its own
           // checksum: plain files named .ibd): nothing to judge; validate says more.
-          if (pages.page0Error || pages.result.corrupt.some((c) => c.page === 0)) return;
-          for (const c of pages.result.corrupt) {
+          if (feed.problem || feed.corrupt.some((c) => c.page === 0)) return;
+          for (const c of feed.corrupt) {
             problems.push(`${entry.path}: page ${c.page}: ${c.reason}`);
           }
-          if (!pages.page0Error && pages.leftover > 0) {
+          if (feed.partialBytes > 0) {
             problems.push(
-              `${entry.path}: not a whole number of pages (${pages.leftover} bytes left)`,
+              `${entry.path}: not a whole number of pages (${feed.partialBytes} bytes left)`,
             );
           }
         })(),
