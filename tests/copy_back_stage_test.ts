@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { startServer } from "../scripts/throwaway_server.ts";
-import { backupTo, copyBack } from "./copy_back_fixture.ts";
+import { backupTo, copyBack } from "./fixtures/copy_back.ts";
 
 Deno.test("copy-back removes stale #ibvault-stage dirs of dead runs before planning, even when planning fails", async () => {
   await using srv = await startServer();

@@ -14,7 +14,7 @@ import { backupDirToImageCommand } from "../lib/commands/backup_dir_to_image.ts"
 import { endQuietly } from "../lib/server/connection.ts";
 import { sameDefinition } from "../lib/server/lock_wait.ts";
 import { CorruptionError, exitCodeOf, ServerError } from "../lib/errors.ts";
-import { contextFor, startBackupServer } from "./backup_fixture.ts";
+import { contextFor, startBackupServer } from "./fixtures/server.ts";
 
 async function outcome(p: Promise<number>): Promise<{ code: number; err?: Error }> {
   try {

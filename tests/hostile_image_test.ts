@@ -21,7 +21,7 @@ import {
   type RawRecord,
   rawRecords,
 } from "./raw_image.ts";
-import { ctx } from "./image_helpers.ts";
+import { testContext as ctx } from "./fixtures/context.ts";
 import { runBinary } from "./cli_helpers.ts";
 
 const page = new Uint8Array(16384).fill(0x11);

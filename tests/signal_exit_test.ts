@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import mysql from "mysql2/promise";
 import { BINARY } from "./cli_helpers.ts";
-import { startBackupServer, writable } from "./backup_fixture.ts";
+import { startBackupServer, writable } from "./fixtures/server.ts";
 
 Deno.test("binary: SIGINT and SIGTERM during backup-to-image end with exit 3, never 'completed OK'", async () => {
   await using srv = await startBackupServer();

@@ -13,7 +13,9 @@ import { exitCodeOf, IoError, UsageError } from "../lib/errors.ts";
 import { writeManifest } from "../lib/core/manifest_io.ts";
 import { createPartFile, heldOpen, removeStalePartFiles } from "../lib/core/part_files.ts";
 import { JOURNAL_FILE, recoverIncomplete, WriteJournal } from "../lib/core/write_journal.ts";
-import { makeTree, pageLike, run } from "./image_helpers.ts";
+import { runCommand as run } from "./fixtures/context.ts";
+import { pageLike } from "./fixtures/prng.ts";
+import { makeTree } from "./fixtures/tree.ts";
 import { manifestFor } from "./raw_image.ts";
 
 const FILES = { "db/t1.ibd": pageLike(3 * 16384, 1), "db/t2.ibd": pageLike(16384, 2) };

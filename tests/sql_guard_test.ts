@@ -8,7 +8,7 @@ import { CorruptionError } from "../lib/errors.ts";
 import { checkCreateDatabase, checkCreateTable, tokenizeSql } from "../lib/server/sql_guard.ts";
 import { renameCreateTable } from "../lib/server/import.ts";
 import { startServer, type ThrowawayServer } from "../scripts/throwaway_server.ts";
-import { backupTo, copyBack } from "./copy_back_fixture.ts";
+import { backupTo, copyBack } from "./fixtures/copy_back.ts";
 
 const opts = { force: false, datadir: "/var/lib/mysql" };
 const head = "CREATE TABLE `db`.`t` ";
