@@ -5,7 +5,6 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KEY_HEX } from "./fixtures/keys.ts";
 import { fileURLToPath } from "node:url";
 
 const built = fileURLToPath(new URL("../dist/ibvault", import.meta.url));
@@ -14,7 +13,7 @@ const built = fileURLToPath(new URL("../dist/ibvault", import.meta.url));
 function traced(args: string[]): string[] {
   const out = new Deno.Command("strace", {
     args: ["-f", "-y", "-e", "trace=fdatasync,fsync,rename,renameat,renameat2", built, ...args],
-    env: { IBV_KEY: KEY_HEX },
+    env: { IBV_KEY: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" },
     stdout: "null",
     stderr: "piped",
   }).outputSync();
