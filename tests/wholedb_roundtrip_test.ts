@@ -8,8 +8,8 @@ import { backupCommand } from "../lib/commands/backup.ts";
 import { validateCommand } from "../lib/commands/validate.ts";
 import type { ThrowawayServer } from "../scripts/throwaway_server.ts";
 import { startServer } from "../scripts/throwaway_server.ts";
-import { contextFor } from "./backup_fixture.ts";
-import { copyBack } from "./copy_back_fixture.ts";
+import { contextFor } from "./fixtures/server.ts";
+import { copyBack } from "./fixtures/copy_back.ts";
 import { checkBehaviour, normalise, seedShop, snapshot } from "./wholedb_fixture.ts";
 
 type Row = Record<string, unknown>;
