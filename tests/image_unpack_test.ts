@@ -77,7 +77,7 @@ Deno.test("unpack: a whole image, a selection, one entry elsewhere, LZ4 frames",
     const lz4 = await openImageSource(img, { threads: 1, mode: "keep-compressed" });
     try {
       const root = await prepareDestination(`${tmp}/lz4`, false);
-      await dirSink({ root, sync: "none", force: false, manifest: false, lz4Suffix: true })
+      await dirSink({ root, sync: "none", force: false, manifest: false, keptSuffix: true })
         .write(lz4);
       assert.deepEqual(await listFiles(root), ["db/a.cfg.lz4", "db/a.ibd.lz4", "x/y.lz4"]);
       const frame = await Deno.readFile(`${root}/db/a.ibd.lz4`);

@@ -15,7 +15,7 @@ import { applyIncrementalBackupCommand } from "../lib/commands/apply_incremental
 import type { Options } from "../lib/commands/options.ts";
 import { ChainError } from "../lib/errors.ts";
 import { type Manifest, MANIFEST_FILE } from "../lib/core/manifest.ts";
-import { contextFor, startBackupServer } from "./backup_fixture.ts";
+import { contextFor, startBackupServer } from "./fixtures/server.ts";
 
 async function run(
   srv: ThrowawayServer,

@@ -15,7 +15,10 @@ import { MANIFEST_FILE } from "../lib/core/manifest.ts";
 import { openImage } from "../lib/image/reader.ts";
 import { imageBytes } from "../lib/image/image_io.ts";
 import { zstdCompress, zstdDecompress, zstdRawFrame } from "../lib/image/zstd.ts";
-import { KEY_HEX, makeTree, pageLike, readTree, run, sameBytes } from "./image_helpers.ts";
+import { KEY_HEX } from "./fixtures/keys.ts";
+import { pageLike } from "./fixtures/prng.ts";
+import { makeTree, readTree, sameBytes } from "./fixtures/tree.ts";
+import { runCommand as run } from "./fixtures/context.ts";
 
 const FILES: Record<string, Uint8Array> = {
   "empty.ibd": new Uint8Array(0),
