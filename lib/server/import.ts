@@ -15,13 +15,6 @@ import { driverMessage, isConnectionLoss, queryRows } from "./facts.ts";
 import { fulltextIndexes, isFulltextImportWarning, rebuildFulltextIndexes } from "./fulltext.ts";
 import { checkCreateDatabase, checkCreateTable } from "./sql_guard.ts";
 
-/** The steps of an import as the copy-back help describes them. */
-export const IMPORT_STEPS = `for each
-table CREATE TABLE from the recorded statement (under its new name with --rename),
-ALTER TABLE ... DISCARD TABLESPACE, its .ibd and .cfg placed in the data directory
-with the owner and mode of the server's files, ALTER TABLE ... IMPORT TABLESPACE,
-ANALYZE TABLE.`;
-
 const CREATE_TABLE_HEAD = /^\s*CREATE\s+TABLE\s+/i;
 const CREATE_DATABASE_HEAD =
   /^\s*CREATE\s+(?:DATABASE|SCHEMA)\s+(?:\/\*!\d+\s+IF\s+NOT\s+EXISTS\s*\*\/\s*)?/i;

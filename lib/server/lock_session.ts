@@ -33,13 +33,10 @@ export type LockListener = (
   ms: number,
 ) => void;
 
-/** How the lock is named in messages and help. */
-export const LOCK_STATEMENT = "FLUSH TABLES ... FOR EXPORT";
-
-/** The `FLUSH TABLES ... FOR EXPORT` statement for these tables (same on both flavours). */
 /** How help and log lines name the export lock statement. */
 export const EXPORT_LOCK = "FLUSH TABLES ... FOR EXPORT";
 
+/** The `FLUSH TABLES ... FOR EXPORT` statement for these tables (same on both flavours). */
 export function flushForExportSql(tables: SelectedTable[]): string {
   return `FLUSH TABLES ${tables.map((t) => quoteTable(t.database, t.name)).join(", ")} FOR EXPORT`;
 }
