@@ -13,7 +13,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { startBackupServer } from "./backup_fixture.ts";
+import { startBackupServer } from "./fixtures/server.ts";
 import { BINARY } from "./cli_helpers.ts";
 import type { ThrowawayServer } from "../scripts/throwaway_server.ts";
 
