@@ -12,7 +12,8 @@
 import assert from "node:assert/strict";
 import mysql from "mysql2/promise";
 import { BINARY } from "./cli_helpers.ts";
-import { contextFor, exists, listFiles, startBackupServer, writable } from "./backup_fixture.ts";
+import { contextFor, startBackupServer, writable } from "./fixtures/server.ts";
+import { exists, listFiles } from "./fixtures/tree.ts";
 import { JOURNAL_FILE } from "../lib/core/write_journal.ts";
 import { MANIFEST_FILE } from "../lib/core/manifest.ts";
 import { isRunLogPath } from "../lib/core/run_log_path.ts";
