@@ -11,7 +11,7 @@ import { backupCommand } from "../lib/commands/backup.ts";
 import { backupToImageCommand } from "../lib/commands/backup_to_image.ts";
 import { validateCommand } from "../lib/commands/validate.ts";
 import type { Options } from "../lib/commands/options.ts";
-import { contextFor, startBackupServer } from "./backup_fixture.ts";
+import { contextFor, startBackupServer } from "./fixtures/server.ts";
 import { corruptOnePage } from "./delta_helpers.ts";
 
 async function run(
