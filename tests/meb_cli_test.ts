@@ -184,6 +184,7 @@ Deno.test("MEB command lines work as written (binary, throwaway servers)", async
     assert.match(await Deno.readTextFile(`${tmp}/progress`), /\] 100% copy-back/);
     const restoreLog = await logOf(`${tmp}/restore`, "copy-back-and-apply-log");
     assert.match(restoreLog, /copy-back-and-apply-log runs copy-back/);
+    assert.match(restore.stderr, /note: --datadir=\S+: copy-back imports into the running server/);
     assert.match(restoreLog, /--key-file=\S+ /);
     assert.match(restoreLog, /copied back 2 table\(s\)/);
 

@@ -85,6 +85,13 @@ export async function copyBackRun(ctx: CommandContext, rep: RunReport): Promise<
     conn = await connect(o);
     const facts = await readServerFacts(conn, { datadir: o.datadir });
     ctx.log?.note(`server: ${facts.version} (${facts.flavor}), datadir ${facts.datadir}`);
+    if (o.datadir !== undefined) {
+      // MEB's --datadir names a stopped server's directory to fill; here the server runs.
+      ctx.report.info(
+        `note: --datadir=${o.datadir}: copy-back imports into the running server; the ` +
+          "tables' files are placed there, as the server's data directory seen from here",
+      );
+    }
     await removeStaleStages(facts.datadir, ctx.report.warn);
     const state = await readTargetState(conn, facts, selected);
     const whole = await planWholeRestore({
