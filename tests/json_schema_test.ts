@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { findCommand } from "../lib/commands/mod.ts";
-import { contextFor, startBackupServer } from "./backup_fixture.ts";
+import { contextFor, startBackupServer } from "./fixtures/server.ts";
 import type { Options } from "../lib/commands/options.ts";
 import type { ThrowawayServer } from "../scripts/throwaway_server.ts";
 

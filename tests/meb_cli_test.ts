@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { startBackupServer } from "./fixtures/server.ts";
 import { BINARY } from "./cli_helpers.ts";
+import { KEY_HEX } from "./fixtures/keys.ts";
 import type { ThrowawayServer } from "../scripts/throwaway_server.ts";
 
 const BIN = BINARY;
@@ -77,7 +78,7 @@ Deno.test("MEB command lines work as written (binary, throwaway servers)", async
   const want = await checksums(src);
   const tmp = await Deno.makeTempDir({ prefix: "ibvault-meb-" });
   try {
-    await Deno.writeTextFile(`${tmp}/key`, "6b".repeat(32) + "\n", { mode: 0o600 });
+    await Deno.writeTextFile(`${tmp}/key`, KEY_HEX + "\n", { mode: 0o600 });
     // MEB's own option group carries the connection of the target server.
     await Deno.writeTextFile(
       `${tmp}/dst.cnf`,

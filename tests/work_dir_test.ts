@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { findCommand } from "../lib/commands/mod.ts";
-import { contextFor, startBackupServer } from "./backup_fixture.ts";
+import { contextFor, startBackupServer } from "./fixtures/server.ts";
 
 /** The hidden ibvault temporaries in `dir` right now. */
 function temporaries(dir: string): string[] {
