@@ -13,6 +13,8 @@ import { createReporter } from "../lib/progress/reporter.ts";
 import { IoError } from "../lib/errors.ts";
 import { openProgressSink, parseProgressTarget } from "../lib/progress/destination.ts";
 import { UsageError } from "../lib/errors.ts";
+import { startOutput } from "../lib/commands/run_output.ts";
+import { defaultOptions, type Options } from "../lib/commands/options.ts";
 
 Deno.test("run log: passwords and keys are masked in every spelling", () => {
   const line = maskedCommandLine([
@@ -153,4 +155,23 @@ Deno.test("progress: every --progress-interval, the end once, stamped with --tim
   assert.match(progress[0], /^261202 01:02:03 \[\.{20}\] 0% copy-back/);
   assert.match(progress[1], /\] 100% copy-back 100 B \/ 100 B/);
   assert.deepEqual(out, ["261202 01:02:03 ibvault: done\n"]); // messages stay apart
+});
+
+Deno.test("--show-progress=stdout only where stdout is free", () => {
+  const o = (extra: Partial<Options>) => ({
+    ...defaultOptions(2),
+    showProgress: "stdout",
+    ...extra,
+  });
+  const refused = [
+    ["backup-to-image", { backupImage: "-" }, /stdout carries the image/],
+    ["backup", { json: true }, /stdout carries the --json report/],
+    ["list-image", { backupImage: "x.ibv" }, /stdout carries what list-image prints/],
+  ] as const;
+  for (const [command, extra, why] of refused) {
+    assert.throws(() => startOutput(command, o(extra), []), why);
+  }
+  // copy-back reads the image from stdin: its stdout is free for progress
+  const out = startOutput("copy-back", o({ backupImage: "-", noLog: true }), []);
+  out.end(0);
 });

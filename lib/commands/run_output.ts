@@ -25,6 +25,11 @@ import {
   teeReporter,
 } from "../progress/run_log.ts";
 
+/** Commands that write an image to stdout with `--backup-image=-`. */
+const IMAGE_TO_STDOUT = ["backup-to-image", "backup-dir-to-image"];
+/** Commands whose result is printed on stdout. */
+const PRINTS_TO_STDOUT = ["list-image", "check-backup"];
+
 /** The outputs of one run. */
 export interface RunOutput {
   /** The reporter commands get: messages to stderr (and the log), progress to its destination. */
@@ -47,10 +52,15 @@ export function startOutput(command: string, o: Options, argv: readonly string[]
   const target = typeof o.showProgress === "string"
     ? parseProgressTarget(o.showProgress)
     : undefined;
-  if (target?.kind === "stdout" && (o.json || o.backupImage === "-")) {
-    throw new UsageError(
-      `--show-progress=stdout: stdout carries ${o.json ? "the --json report" : "the image"}`,
-    );
+  if (target?.kind === "stdout") {
+    const taken = o.json
+      ? "the --json report"
+      : o.backupImage === "-" && IMAGE_TO_STDOUT.includes(command)
+      ? "the image"
+      : PRINTS_TO_STDOUT.includes(command)
+      ? `what ${command} prints`
+      : undefined;
+    if (taken) throw new UsageError(`--show-progress=stdout: stdout carries ${taken}`);
   }
   let log: RunLog | undefined = o.logFile !== undefined && !o.noLog
     ? openRunLogFile(o.logFile)
