@@ -20,6 +20,7 @@ import { parseAlgorithm } from "../lib/innodb/algorithm.ts";
 import { pageLsn } from "../lib/innodb/page_lsn.ts";
 import { readServerLsns } from "../lib/server/lsn.ts";
 import type { FileEntry } from "../lib/entry.ts";
+import { IoError } from "../lib/errors.ts";
 
 const table = (database: string, name: string): SelectedTable => ({
   database,
@@ -231,6 +232,35 @@ Deno.test("pages the hot pass read intact are not taken again under the lock unl
     assert.ok(ts.deltaPages! < 40, `the delta took ${ts.deltaPages} of ${pages} pages`);
     assert.ok(ts.replacedPages! >= 2, "the pages the late update moved are in the delta");
     assert.equal(await importAs(srv, dir, "d", "t"), await checksum(srv, "d.t"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a table dropped during the hot pass, before its file is read: named, never locked", async () => {
+  await using srv = await startServer();
+  await srv.query("CREATE DATABASE d; CREATE DATABASE IF NOT EXISTS test");
+  await fill(srv, "d.a", 20000);
+  await fill(srv, "d.b", 1000);
+  const dir = await Deno.makeTempDir();
+  let reachedLock = false;
+  try {
+    await assert.rejects(
+      backupTo(srv, [table("d", "a"), table("d", "b")], dir, {
+        // while a's hot copy is read, b goes
+        slowHot: async (_e, i) => {
+          if (i === 0) await srv.query("DROP TABLE d.b");
+        },
+        beforeLock: () => Promise.resolve(void (reachedLock = true)),
+      }),
+      (err: Error) =>
+        err instanceof IoError &&
+        /^d\.b: its file .*d\/b\.ibd is gone: dropped or renamed during the backup/.test(
+          err.message,
+        ),
+    );
+    assert.equal(reachedLock, false, "it stopped before locking anything");
+    await srv.query("SET SESSION lock_wait_timeout = 2; UPDATE d.a SET n = n WHERE id = 1");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -174,12 +174,18 @@ async function readPage0(fh: FileHandle): Promise<SpaceInfo | undefined> {
   return n === page.length ? spaceInfoFromPage0(page) : head;
 }
 
-async function openDataFile(path: string): Promise<FileHandle> {
+/** Open a table's file; `label` names the table in the error when the file is gone. */
+async function openDataFile(path: string, label: string): Promise<FileHandle> {
   try {
     return await open(path, "r");
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === "ENOENT") throw new IoError(`${path} does not exist (dropped during the backup?)`);
+    if (code === "ENOENT") {
+      throw new IoError(
+        `${label}: its file ${path} is gone: dropped or renamed during the backup ` +
+          `(nothing is locked, nothing was written as complete): run the backup again`,
+      );
+    }
     throw new IoError(`cannot open ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
@@ -265,7 +271,7 @@ class PageLsnRun {
    * already names every entry.
    */
   async planFile(f: FileState): Promise<void> {
-    const fh = await openDataFile(join(this.opts.datadir, f.path));
+    const fh = await openDataFile(join(this.opts.datadir, f.path), f.label);
     try {
       const st = await fh.stat();
       f.hot = await readPage0(fh).catch((err) => {
@@ -304,7 +310,7 @@ class PageLsnRun {
       yield { path: f.path, size: 0, mode: 0o640, data: (async function* () {})() };
       return;
     }
-    const fh = await openDataFile(join(this.opts.datadir, f.path));
+    const fh = await openDataFile(join(this.opts.datadir, f.path), f.label);
     try {
       const ps = f.hot!.physicalSize;
       if (f.copy === "delta") {
@@ -347,7 +353,7 @@ class PageLsnRun {
 
   /** Under the lock: finish the delta of one file and copy its `.cfg` into the spool. */
   async lockedPass(f: FileState, startLsn: bigint, endLsn: bigint): Promise<void> {
-    const fh = await openDataFile(join(this.opts.datadir, f.path));
+    const fh = await openDataFile(join(this.opts.datadir, f.path), f.label);
     try {
       const st = await fh.stat();
       const now = await readPage0(fh);
