@@ -27,3 +27,24 @@ export interface Source {
   /** Stop reading and release what the source holds (files, workers, locks); idempotent. */
   close(): Promise<void>;
 }
+
+/** How a backup found by its path is read: "check" verifies an image's chunks without decoding. */
+export interface OpenHow {
+  mode?: "full" | "check";
+  /** The consumer is done with each chunk when it asks for the next (an image may reuse it). */
+  recycle?: boolean;
+  /** An image's hot copies and their deltas (minimum locking) joined into rebuilt files. */
+  rebuilt?: boolean;
+}
+
+/**
+ * Opens backups found by their path (in a root of backups, or given) as sources;
+ * commands make one from their options (key, threads), so services that work over
+ * many backups (retention, monitoring) read each through the one way of opening.
+ */
+export interface BackupOpener {
+  /** Whether a key was given (an encrypted image can be read). */
+  readonly hasKey: boolean;
+  /** Open the backup directory (it must hold a manifest) or image file at `path` (entries as stored unless `rebuilt`). */
+  open(path: string, form: "directory" | "image", how?: OpenHow): Promise<Source>;
+}

@@ -9,9 +9,7 @@ import { lstat, open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { CorruptionError, IbvaultError, KeyError } from "../errors.ts";
 import { type Manifest, MANIFEST_FILE } from "../core/manifest.ts";
-import { readManifest } from "../core/manifest_io.ts";
-import { openImage } from "../image/reader.ts";
-import { imageBytes } from "../image/image_io.ts";
+import type { BackupOpener } from "../source.ts";
 import {
   END_PAYLOAD_SIZE,
   MAGIC_ENCRYPTED,
@@ -129,13 +127,19 @@ async function dirProblem(dir: string, m: Manifest): Promise<string | undefined>
   return undefined;
 }
 
-/** Read one backup directory (it holds a manifest) into a {@link FoundBackup}. */
-export async function readBackupDir(path: string, name = path): Promise<FoundBackup> {
+/** Read one backup directory (it holds a manifest), opened by `opener`, into a {@link FoundBackup}. */
+export async function readBackupDir(
+  path: string,
+  opener: BackupOpener,
+  name = path,
+): Promise<FoundBackup> {
   const mtime = (await stat(path)).mtime;
   const base = { name, path, form: "directory" as const, encrypted: false };
-  let manifest: Manifest | undefined;
+  let manifest: Manifest;
   try {
-    manifest = await readManifest(path);
+    const source = await opener.open(path, "directory");
+    manifest = source.manifest;
+    await source.close();
   } catch (e) {
     return {
       ...base,
@@ -147,7 +151,6 @@ export async function readBackupDir(path: string, name = path): Promise<FoundBac
       problem: (e as Error).message,
     };
   }
-  if (!manifest) throw new CorruptionError(`${path} holds no ${MANIFEST_FILE}`);
   return {
     ...base,
     manifest,
@@ -160,12 +163,13 @@ export async function readBackupDir(path: string, name = path): Promise<FoundBac
 }
 
 /**
- * Read one image's header and manifest into a {@link FoundBackup} (`key` opens an
- * encrypted one). A file without an ibvault magic throws CorruptionError.
+ * Read one image's header and manifest, opened by `opener` (an encrypted one needs
+ * its key), into a {@link FoundBackup}. A file without an ibvault magic throws
+ * CorruptionError.
  */
 export async function readImageFile(
   path: string,
-  key: Uint8Array | undefined,
+  opener: BackupOpener,
   name = path,
 ): Promise<FoundBackup> {
   const st = await stat(path);
@@ -181,17 +185,12 @@ export async function readImageFile(
     unreadable,
     problem,
   });
-  if (encrypted && !key) {
+  if (encrypted && !opener.hasKey) {
     return without("encrypted", `${path} is encrypted: give --key-file to read it`);
   }
   let manifest: Manifest;
   try {
-    const opened = await openImage(imageBytes(path), {
-      key,
-      threads: 0,
-      mode: "check",
-      name: path,
-    });
+    const opened = await opener.open(path, "image", { mode: "check" });
     manifest = opened.manifest;
     await opened.close();
   } catch (e) {
@@ -211,11 +210,11 @@ export async function readImageFile(
 }
 
 /**
- * Scan `root`: backups directly under it, oldest first, and what was left alone.
- * Symbolic links are never followed; files still being written (`.ibvault-part`)
- * are left alone.
+ * Scan `root`: backups directly under it (each read through `opener`), oldest
+ * first, and what was left alone. Symbolic links are never followed; files still
+ * being written (`.ibvault-part`) are left alone.
  */
-export async function scanRoot(root: string, key?: Uint8Array): Promise<RootScan> {
+export async function scanRoot(root: string, opener: BackupOpener): Promise<RootScan> {
   const backups: FoundBackup[] = [];
   const leftAlone: LeftAlone[] = [];
   const purging: string[] = [];
@@ -233,11 +232,11 @@ export async function scanRoot(root: string, key?: Uint8Array): Promise<RootScan
       try {
         has = (await lstat(join(path, MANIFEST_FILE))).isFile();
       } catch { /* no manifest */ }
-      if (has) backups.push(await readBackupDir(path, name));
+      if (has) backups.push(await readBackupDir(path, opener, name));
       else leftAlone.push({ name, reason: `a directory without ${MANIFEST_FILE}: not a backup` });
     } else if (st.isFile()) {
       const magic = await magicOf(path).catch(() => undefined);
-      if (magic) backups.push(await readImageFile(path, key, name));
+      if (magic) backups.push(await readImageFile(path, opener, name));
       else if (name.endsWith(".ibv")) {
         leftAlone.push({ name, reason: "named .ibv but has no ibvault magic: not an image" });
       } else leftAlone.push({ name, reason: "not an ibvault image" });

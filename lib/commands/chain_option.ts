@@ -6,14 +6,12 @@
  * as one chain source (lib/delta/chain_source.ts) that checks every link.
  */
 import type { CommandContext } from "./command.ts";
-import { codecThreads, keyForReading } from "./image_options.ts";
-import { openSource } from "./open_source.ts";
+import { keyForReading } from "./image_options.ts";
+import { openImageAt, openSource } from "./open_source.ts";
 import { tempDirOf } from "./work_dir.ts";
 import { UsageError } from "../errors.ts";
 import type { Source } from "../source.ts";
 import { openDirSource } from "../backupdir/source.ts";
-import { openImageSource } from "../image/source.ts";
-import { rebuildingSource } from "../delta/rebuild_source.ts";
 import { openChainSource } from "../delta/chain_source.ts";
 
 /** A chain opened for copy-back. */
@@ -44,12 +42,7 @@ export async function openChainOption(
     if (images.length > 0) {
       const key = await keyForReading(o, ctx.report);
       for (const image of images) {
-        const src = await openImageSource(image, {
-          key,
-          threads: codecThreads(o),
-          signal: ctx.signal,
-        });
-        links.push(rebuildingSource(src, tempDirOf(o)));
+        links.push(await openImageAt(ctx, image, key, { spoolDir: tempDirOf(o) }));
       }
     }
     const chain = await openChainSource(links, tempDirOf(o));

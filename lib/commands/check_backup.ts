@@ -15,6 +15,7 @@ import { parseDuration, parseSize } from "../retention/duration.ts";
 import { compileTableRegex } from "../names/filter.ts";
 import { decodeArgument } from "../names/charset.ts";
 import { loadKey } from "../image/key.ts";
+import { backupOpener } from "./open_source.ts";
 
 /** Default ages for a nightly backup: a missed night warns, two missed nights are critical. */
 export const DEFAULT_WARNING_AGE = "26h";
@@ -38,7 +39,7 @@ async function judge(ctx: CommandContext): Promise<CheckResult> {
   return await checkBackup({
     backupDir: o.backupDir,
     backupImage: o.backupImage,
-    key: await loadKey(o, (m) => ctx.report.warn(m)),
+    opener: backupOpener(ctx, await loadKey(o, (m) => ctx.report.warn(m))),
     warningAgeMs,
     criticalAgeMs,
     minBytes: o.minSize === undefined ? undefined : parseSize(o.minSize, "--min-size"),

@@ -2,7 +2,8 @@
  * The one way commands open what they read: `--backup-dir` as a directory
  * source, `--backup-image` (a file, or `-` for stdin) as an image source with
  * the key and threads of the options. With both, the image is the source and
- * `--backup-dir` MEB's working directory (`work_dir.ts`).
+ * `--backup-dir` MEB's working directory (`work_dir.ts`). The backups of a root
+ * (check-backup, purge-backups) are opened through {@link backupOpener}.
  */
 import type { CommandContext } from "./command.ts";
 import { codecThreads, keyForReading, requireImage } from "./image_options.ts";
@@ -13,6 +14,7 @@ import { imageBytes, imageName } from "../image/image_io.ts";
 import { sniffSource } from "../xbstream/detect.ts";
 import { type DirSource, openDirSource } from "../backupdir/source.ts";
 import { rebuildingSource } from "../delta/rebuild_source.ts";
+import type { BackupOpener } from "../source.ts";
 import { imageWorkDir, prepareWorkDir, tempDirOf } from "./work_dir.ts";
 
 /** How the source is read. */
@@ -38,7 +40,16 @@ export async function openImageOption(
   opts: OpenSourceOptions = {},
 ): Promise<ImageSource> {
   const image = requireImage(ctx.options);
-  const key = await keyForReading(ctx.options, ctx.report);
+  return await openImageAt(ctx, image, await keyForReading(ctx.options, ctx.report), opts);
+}
+
+/** Open image `image` (a file, or `-`) with `key` and the options' threads. */
+export async function openImageAt(
+  ctx: CommandContext,
+  image: string,
+  key: Uint8Array | undefined,
+  opts: OpenSourceOptions = {},
+): Promise<ImageSource> {
   const source = await openImageBytes(ctx, image, opts, key);
   // Hot copies and their deltas (minimum locking) are joined into rebuilt files,
   // unless the entries are wanted as stored (LZ4 frames, or only verified).
@@ -84,6 +95,21 @@ export async function openSource(
     manifest: opts.manifest ?? "required",
     onOther: (rel) => ctx.report.warn(`${rel}: not a regular file, left out`),
   });
+}
+
+/**
+ * Opens backups by path with the options' threads and `key` (already loaded by the
+ * command), entries as stored unless asked rebuilt: for services over a root of backups.
+ */
+export function backupOpener(ctx: CommandContext, key: Uint8Array | undefined): BackupOpener {
+  return {
+    hasKey: key !== undefined,
+    async open(path, form, how = {}) {
+      if (form === "directory") return await openDirSource(path, { manifest: "required" });
+      const source = await openImageBytes(ctx, path, how, key);
+      return how.rebuilt ? rebuildingSource(source, tempDirOf(ctx.options)) : source;
+    },
+  };
 }
 
 /** Another tool's stream given as `--backup-image` (mariadb-backup/xtrabackup xbstream). */

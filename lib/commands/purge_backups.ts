@@ -11,6 +11,7 @@ import { parseDuration } from "../retention/duration.ts";
 import { loadKey } from "../image/key.ts";
 import { formatBytes } from "../progress/reporter.ts";
 import { reported, type RunReport } from "./run_report.ts";
+import { backupOpener } from "./open_source.ts";
 
 const stamp = (i: PurgeItem) =>
   `${i.name} (${i.form === "image" ? "image" : "directory"}, ${i.kind}, ${
@@ -42,7 +43,10 @@ async function run(ctx: CommandContext, rep: RunReport): Promise<number> {
     throw new UsageError(`--backup-dir=${o.backupDir} does not exist`);
   }
   const key = await loadKey(o, (m) => ctx.report.warn(m));
-  const r = await purgeRoot(o.backupDir, policy, { dryRun: o.dryRun, key });
+  const r = await purgeRoot(o.backupDir, policy, {
+    dryRun: o.dryRun,
+    opener: backupOpener(ctx, key),
+  });
   const { report } = ctx;
   for (const k of r.kept) report.info(`keep ${stamp(k)}: ${k.reasons.join("; ")}`);
   for (const d of r.deleted) {

@@ -10,20 +10,14 @@ import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { type FoundBackup, readBackupDir, readImageFile, scanRoot } from "../catalog/scan.ts";
 import { MANIFEST_FILE } from "../core/manifest.ts";
-import { isRunLogPath } from "../core/run_log_path.ts";
-import { fileCrc32c } from "../core/manifest_io.ts";
-import { checkCompleteness, describeCompleteness, type SeenEntry } from "../core/completeness.ts";
-import { openImage } from "../image/reader.ts";
-import { imageBytes } from "../image/image_io.ts";
-import { walkFiles } from "../backupdir/walk.ts";
+import { checkCompleteness, describeCompleteness } from "../core/completeness.ts";
+import type { BackupOpener } from "../source.ts";
+import { dirCompleteness } from "../backupdir/check.ts";
 import { discoverBackupDir } from "../innodb/discover.ts";
 import { validateFiles } from "../innodb/validator.ts";
 import { validateEntries } from "../innodb/stream.ts";
 import { parseAlgorithm } from "../innodb/algorithm.ts";
 import { type DeltaVerdict, validateDelta, validatingDeltas } from "../delta/validate_delta.ts";
-import { rebuildingSource } from "../delta/rebuild_source.ts";
-import { openImageSource } from "../image/source.ts";
-import { tmpdir } from "node:os";
 import { readFileChunks } from "../core/files.ts";
 import type { FileReport } from "../innodb/report.ts";
 import { tableMatchForms } from "../names/filter.ts";
@@ -36,7 +30,8 @@ export interface CheckOptions {
   /** A root of backups or one backup directory. */
   backupDir?: string;
   backupImage?: string;
-  key?: Uint8Array;
+  /** Opens the backups to check (with the key, for encrypted images). */
+  opener: BackupOpener;
   warningAgeMs: number;
   criticalAgeMs: number;
   minBytes?: number;
@@ -90,19 +85,7 @@ async function isFile(p: string): Promise<boolean> {
 
 /** Entry sizes and CRC-32C of a backup directory against its manifest. */
 async function dirFindings(b: FoundBackup): Promise<string[]> {
-  const m = b.manifest!;
-  const found = await walkFiles(b.path, {
-    skip: (rel) => rel === MANIFEST_FILE || isRunLogPath(rel),
-  });
-  const sizes = new Map(m.entries.map((e) => [e.path, e.size]));
-  const seen = new Map<string, SeenEntry>();
-  for (const f of found) {
-    const crc32c = sizes.get(f.path) === f.size
-      ? await fileCrc32c(join(b.path, ...f.path.split("/")))
-      : undefined;
-    seen.set(f.path, { size: f.size, crc32c });
-  }
-  return describeCompleteness(checkCompleteness(m, seen));
+  return describeCompleteness(await dirCompleteness(b.path, b.manifest!));
 }
 
 function pageFindings(files: FileReport[]): { messages: string[]; corrupt: number } {
@@ -127,17 +110,11 @@ async function validatedImageFindings(
   b: FoundBackup,
   o: CheckOptions,
 ): Promise<{ messages: string[]; corrupt?: number; rawBytes: number }> {
-  const opened = await openImageSource(b.path, {
-    key: o.key,
-    threads: Math.max(1, o.threads),
-    signal: o.signal,
-    recycle: true,
-  });
-  const rebuilt = rebuildingSource(opened, tmpdir());
+  const rebuilt = await o.opener.open(b.path, "image", { recycle: true, rebuilt: true });
   const messages: string[] = [];
   let corrupt: number | undefined;
   try {
-    const algorithm = parseAlgorithm(opened.manifest.server?.checksumAlgorithm);
+    const algorithm = parseAlgorithm(rebuilt.manifest.server?.checksumAlgorithm);
     const verdicts: DeltaVerdict[] = [];
     const files = await validateEntries(
       validatingDeltas(rebuilt.entries(), algorithm, verdicts),
@@ -164,13 +141,7 @@ async function imageFindings(
   o: CheckOptions,
 ): Promise<{ messages: string[]; corrupt?: number; rawBytes: number }> {
   if (o.validate) return await validatedImageFindings(b, o);
-  const opened = await openImage(imageBytes(b.path), {
-    key: o.key,
-    threads: Math.max(1, o.threads),
-    name: b.path,
-    mode: "check",
-    signal: o.signal,
-  });
+  const opened = await o.opener.open(b.path, "image", { mode: "check" });
   const messages: string[] = [];
   try {
     for await (const e of opened.entries()) for await (const _ of e.data) { /* checked */ }
@@ -187,11 +158,13 @@ async function imageFindings(
 /** The newest backup of what was given, and how many backups there were. */
 async function newest(o: CheckOptions): Promise<{ backup?: FoundBackup; count: number }> {
   if (o.backupImage !== undefined) {
-    return { backup: await readImageFile(o.backupImage, o.key), count: 1 };
+    return { backup: await readImageFile(o.backupImage, o.opener), count: 1 };
   }
   const dir = o.backupDir!;
-  if (await isFile(join(dir, MANIFEST_FILE))) return { backup: await readBackupDir(dir), count: 1 };
-  const scan = await scanRoot(dir, o.key);
+  if (await isFile(join(dir, MANIFEST_FILE))) {
+    return { backup: await readBackupDir(dir, o.opener), count: 1 };
+  }
+  const scan = await scanRoot(dir, o.opener);
   return { backup: scan.backups.at(-1), count: scan.backups.length };
 }
 

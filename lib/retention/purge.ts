@@ -9,6 +9,7 @@ import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { type FoundBackup, type LeftAlone, PURGING_SUFFIX, scanRoot } from "../catalog/scan.ts";
 import { applyPolicy, type Policy } from "./policy.ts";
+import type { BackupOpener } from "../source.ts";
 
 /** One backup in the report. */
 export interface PurgeItem {
@@ -61,16 +62,16 @@ async function removeBackup(root: string, b: FoundBackup): Promise<void> {
 }
 
 /**
- * Apply `policy` to `root`. Backups that cannot be read (damaged manifest, or
- * encrypted without `key`) are left alone, named. Deletion errors are collected
+ * Apply `policy` to `root`, reading each backup through `opts.opener`. Backups
+ * that cannot be read (damaged manifest, or encrypted without a key) are left alone, named. Deletion errors are collected
  * in `failed`, not thrown, so one stuck backup does not stop the rest.
  */
 export async function purgeRoot(
   root: string,
   policy: Policy,
-  opts: { dryRun: boolean; key?: Uint8Array },
+  opts: { dryRun: boolean; opener: BackupOpener },
 ): Promise<PurgeReport> {
-  const scan = await scanRoot(root, opts.key);
+  const scan = await scanRoot(root, opts.opener);
   const report: PurgeReport = {
     root,
     dryRun: opts.dryRun,
