@@ -4,7 +4,6 @@
  * the command line. Exit 0 when everything is valid, 1 when a page is corrupt,
  * 3 when a file could not be read (and nothing was corrupt).
  */
-import fs from "node:fs";
 import { IMAGE_READ_OPTIONS } from "./options.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { openImageOrXbstream } from "./open_source.ts";
@@ -13,48 +12,29 @@ import { rebuildingSource } from "../delta/rebuild_source.ts";
 import {
   type DeltaVerdict,
   incrementalVerdict,
-  validateDelta,
   validatingDeltas,
 } from "../delta/validate_delta.ts";
-import { readFileChunks } from "../core/files.ts";
 import type { Manifest } from "../core/manifest.ts";
 import { serverField } from "./report_fields.ts";
 import { reported, type RunReport, type RunStatus } from "./run_report.ts";
-import { CorruptionError, UsageError } from "../errors.ts";
-import { readManifest } from "../core/manifest_io.ts";
+import { UsageError } from "../errors.ts";
 import { type CompletenessReport, describeCompleteness } from "../core/completeness.ts";
 import { parseAlgorithm } from "../innodb/algorithm.ts";
-import { type Found, walkBackupDir, walkDatadir, walkPaths } from "../innodb/discover.ts";
-import { validateEach } from "../innodb/validator.ts";
 import { keyFinder } from "../innodb/key_source.ts";
 import { validationSink } from "../innodb/validate_sink.ts";
+import { type FileReport, RunTally, type ValidationReport } from "../innodb/report.ts";
 import {
-  type FileReport,
-  notValidatedReport,
-  RunTally,
-  type ValidationReport,
-} from "../innodb/report.ts";
-import { dirCompleteness } from "../backupdir/check.ts";
+  backupDirTablespaces,
+  datadirTablespaces,
+  listedTablespaces,
+} from "../backupdir/tablespaces.ts";
+import { validateInPlace } from "../framed/in_place.ts";
 import { validateXbstream } from "../xbstream/validate.ts";
-import { framedInnodb } from "../framed/files.ts";
-import { validateFramed } from "../framed/validate.ts";
 import { printable } from "../names/printable.ts";
-import { serverHoldingDatadir } from "../innodb/datadir_lock.ts";
-import { expectedBytes, MANIFEST_FILE } from "../core/manifest.ts";
-import { incompleteNote } from "../core/write_journal.ts";
+import { expectedBytes } from "../core/manifest.ts";
 
 function shown(f: FileReport): string {
   return printable(f.table ? `${f.name} (${f.table})` : f.name);
-}
-
-function listDir(dir: string, what: string): void {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(dir);
-  } catch {
-    throw new UsageError(`${what} ${dir} does not exist`);
-  }
-  if (!st.isDirectory()) throw new UsageError(`${what} ${dir} is not a directory`);
 }
 
 /** Print the per-file lines. */
@@ -241,46 +221,6 @@ function checkSources(ctx: CommandContext): void {
   if (work !== undefined) ctx.log?.openIn(work);
 }
 
-/** What validate walks without an image: a backup directory (with its manifest), a datadir, files. */
-async function openLocal(
-  ctx: CommandContext,
-): Promise<{ found: Iterable<Found>; root: string; manifest?: Manifest; algoName?: string }> {
-  const o = ctx.options;
-  if (o.backupDir !== undefined) {
-    listDir(o.backupDir, "backup directory");
-    const manifest = await readManifest(o.backupDir);
-    if (!manifest) {
-      // A backup directory is complete only with its manifest (written last).
-      throw new CorruptionError(
-        `${o.backupDir} is not a valid backup: it has no ${MANIFEST_FILE} (the backup is ` +
-          `incomplete, or this is not a backup directory); to check its .ibd files anyway, ` +
-          `give --datadir=${o.backupDir} or the files themselves${await incompleteNote(
-            o.backupDir,
-          )}`,
-      );
-    }
-    return {
-      found: walkBackupDir(o.backupDir),
-      root: o.backupDir,
-      manifest,
-      algoName: manifest.server?.checksumAlgorithm,
-    };
-  }
-  if (o.datadir !== undefined) {
-    listDir(o.datadir, "data directory");
-    const server = await serverHoldingDatadir(o.datadir);
-    if (server !== undefined) {
-      ctx.report.warn(
-        `${o.datadir} is in use by a running server (process ${server} holds ibdata1): ` +
-          "pages being written meanwhile may be reported as torn; validate a stopped " +
-          "server's files or a backup for a clean verdict",
-      );
-    }
-    return { found: walkDatadir(o.datadir), root: o.datadir };
-  }
-  return { found: walkPaths(ctx.args), root: "" };
-}
-
 const run = reported("validate", async (ctx, rep) => {
   const o = ctx.options;
   checkSources(ctx);
@@ -301,45 +241,20 @@ const run = reported("validate", async (ctx, rep) => {
     extra = r.extra;
     if (r.deltas) deltas = { ...r.deltas, where: o.backupImage };
   } else {
-    const local = await openLocal(ctx);
-    const { found, root } = local;
-    algoName ??= local.algoName;
-    if (local.manifest) {
-      extra = { server: serverField(local.manifest.server) };
-      completeness = await dirCompleteness(root, local.manifest);
-      deltas = { verdicts: [], manifest: local.manifest, where: root };
+    const source = o.backupDir !== undefined
+      ? await backupDirTablespaces(o.backupDir)
+      : o.datadir !== undefined
+      ? await datadirTablespaces(o.datadir, (m) => ctx.report.warn(m))
+      : listedTablespaces(ctx.args);
+    completeness = source.completeness;
+    if (source.manifest) {
+      extra = { server: serverField(source.manifest.server) };
+      // A backup directory may be an incremental: its deltas are checked on their own.
+      deltas = { verdicts: [], manifest: source.manifest, where: source.root };
     }
-    const algo = parseAlgorithm(algoName);
+    const algo = parseAlgorithm(algoName ?? source.manifest?.server?.checksumAlgorithm);
     algoName = algo.name;
-    // Reports of valid files are kept only when they will be shown (--json, --verbose):
-    // memory stays flat over any number of files.
-    const keepAll = o.json || o.verbose;
-    const kept: FileReport[] = [];
-    const others: FileReport[] = [];
-    const framed: string[] = [];
-    const deltaFiles: string[] = [];
-    // Files are found and validated as the walk goes: no list of every file is made.
-    const inputs = (function* () {
-      for (const f of found) {
-        if ("input" in f) {
-          yield f.input;
-          continue;
-        }
-        if ("other" in f && framedInnodb(f.other)) {
-          framed.push(f.other);
-          continue;
-        }
-        if ("other" in f && deltas && f.other.endsWith(".ibd.delta")) {
-          deltaFiles.push(f.other); // an incremental's: checked on their own below
-          continue;
-        }
-        const r = notValidatedReport({ name: "other" in f ? f.other : f.skipped });
-        if ("reason" in f) r.note = f.reason;
-        tally.add(r);
-        if (keepAll || r.note || others.length < 10) others.push(r);
-      }
-    })();
-    await validateEach(inputs, {
+    const r = await validateInPlace(source, {
       keys: keyFinder(o.keyringFile),
       threads: Math.max(1, o.threads | 0),
       algorithm: algo,
@@ -347,35 +262,14 @@ const run = reported("validate", async (ctx, rep) => {
       signal: ctx.signal,
       onProgress: (done, total) =>
         ctx.report.progress({ label: "validate", done, total, unit: "bytes" }),
-    }, (r, i) => {
-      tally.add(r);
-      if (keepAll || r.status !== "valid" || r.encryptedNotVerified) kept[i] = r;
+      // Reports of valid files are kept only when they will be shown (--json, --verbose):
+      // memory stays flat over any number of files.
+      keepAll: o.json || o.verbose,
+      tally,
+      deltas: deltas?.verdicts,
     });
-    // Tablespaces in LZ4/zstd frames (extract --keep-compressed): decoded while validated.
-    const fr = await validateFramed(root, framed, {
-      algorithm: algo,
-      threshold: o.pageCorruptThreshold,
-      signal: ctx.signal,
-    });
-    streamProblems = fr.problems;
-    for (const f of fr.files) tally.add(f);
-    for (const rel of deltaFiles) {
-      const file = `${root}/${rel}`;
-      const size = fs.statSync(file).size;
-      const v = await validateDelta(
-        { path: rel, size, data: readFileChunks(file) },
-        algo,
-        o.pageCorruptThreshold,
-      );
-      deltas!.verdicts.push(v);
-      tally.add(v.report);
-    }
-    files = [
-      ...kept.filter(Boolean),
-      ...fr.files,
-      ...(deltas?.verdicts.map((v) => v.report) ?? []),
-      ...others,
-    ];
+    streamProblems = r.problems;
+    files = r.files;
   }
   if (deltas) {
     const v = incrementalVerdict(deltas.manifest, deltas.where, deltas.verdicts);
