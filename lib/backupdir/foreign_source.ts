@@ -16,18 +16,14 @@
  * `--create-from-server`); selecting a table without one is refused by name.
  * The directory holds no checksums of its own: pages are checked while staged.
  */
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { IoError, UsageError } from "../errors.ts";
-import type { FileEntry } from "../entry.ts";
+import { UsageError } from "../errors.ts";
 import { buildManifest, type DatabaseRecord, type TableRecord } from "../core/manifest.ts";
-import type { SeenEntry } from "../core/completeness.ts";
-import { Crc32c } from "../core/crc.ts";
-import { READ_SIZE, readFileChunks } from "../core/files.ts";
 import { label } from "../core/label.ts";
 import { decodeFilename, parseTableFilename } from "../names/filename.ts";
 import { quoteIdentifier } from "../names/quote.ts";
-import type { DirSource } from "./source.ts";
+import { dirReading, type DirSource } from "./source.ts";
 import { type FoundFile, walkFiles } from "./walk.ts";
 
 /** Databases whose tables are never taken from a foreign directory. */
@@ -154,8 +150,6 @@ export async function openForeignSource(
     databases,
     tables,
   });
-  const seen = new Map<string, SeenEntry>();
-  const byPath = new Map(files.map((f) => [f.path, f]));
   const defined = new Set(tables.filter((t) => t.createStatement).map((t) => label(t)));
   return {
     kind: "directory",
@@ -163,24 +157,8 @@ export async function openForeignSource(
     manifest,
     files,
     hadManifest: false,
-    seen,
     notes,
-    async *entries(select) {
-      for (const f of files) {
-        if (select && !select(f.path)) continue;
-        yield entryOf(dir, byPath.get(f.path)!, seen);
-      }
-    },
-    async requireFiles(paths) {
-      const missing: string[] = [];
-      for (const p of paths) {
-        const ok = await stat(join(dir, ...p.split("/"))).then((st) => st.isFile(), () => false);
-        if (!ok) missing.push(p);
-      }
-      if (missing.length > 0) {
-        throw new IoError(`${dir} is incomplete: missing ${missing.join(", ")}`);
-      }
-    },
+    ...dirReading(dir, files, dir),
     requireDefinitions(wanted) {
       const missing = wanted.map((t) => label(t)).filter((l) => !defined.has(l));
       if (missing.length === 0) return;
@@ -191,25 +169,5 @@ export async function openForeignSource(
       );
     },
     close: async () => {},
-  };
-}
-
-/** One file as an entry; its size and CRC-32C go into `seen` once read to the end. */
-function entryOf(dir: string, f: FoundFile, seen: Map<string, SeenEntry>): FileEntry {
-  const chunks = readFileChunks(join(dir, ...f.path.split("/")), READ_SIZE, f.size, true);
-  return {
-    path: f.path,
-    size: f.size,
-    mode: f.mode,
-    data: (async function* () {
-      const crc = new Crc32c();
-      let size = 0;
-      for await (const b of chunks) {
-        crc.update(b);
-        size += b.length;
-        yield b;
-      }
-      seen.set(f.path, { size, crc32c: crc.hex() });
-    })(),
   };
 }

@@ -82,13 +82,37 @@ export async function openDirSource(dir: string, opts: DirSourceOptions): Promis
     opts.onBuilt?.();
     manifest = await manifestForFiles(dir, files);
   }
-  const seen = new Map<string, SeenEntry>();
   return {
     kind: "directory",
     name: dir,
     manifest,
     files,
     hadManifest,
+    ...dirReading(
+      dir,
+      files,
+      `backup directory ${dir}`,
+      " (listed in its manifest; --force does not import without them): copy them back " +
+        "from another copy of this backup, or take a new backup",
+    ),
+    close: async () => {},
+  };
+}
+
+/**
+ * What every directory source does the same way: its entries read from `files`
+ * (only those `select` accepts), `seen` filled as each is read to its end, and
+ * the check that required entries are files (the error names the directory as `what`,
+ * then says `advice`).
+ */
+export function dirReading(
+  dir: string,
+  files: readonly FoundFile[],
+  what: string,
+  advice = "",
+): Pick<DirSource, "seen" | "entries" | "requireFiles"> {
+  const seen = new Map<string, SeenEntry>();
+  return {
     seen,
     async *entries(select) {
       for (const f of files) {
@@ -103,14 +127,9 @@ export async function openDirSource(dir: string, opts: DirSourceOptions): Promis
         if (!ok) missing.push(p);
       }
       if (missing.length > 0) {
-        throw new IoError(
-          `backup directory ${dir} is incomplete: missing ${missing.join(", ")} (listed in its ` +
-            "manifest; --force does not import without them): copy them back from another " +
-            "copy of this backup, or take a new backup",
-        );
+        throw new IoError(`${what} is incomplete: missing ${missing.join(", ")}${advice}`);
       }
     },
-    close: async () => {},
   };
 }
 

@@ -137,10 +137,10 @@ export function judgePage(
     space.pageCompressed &&
     (type === FIL_PAGE_PAGE_COMPRESSED || type === FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED)
   ) {
-    return reasons.length ? reasons.join("; ") : F_PAGE_COMPRESSED;
+    return verdictOf(reasons, F_PAGE_COMPRESSED);
   }
   if (type > FIL_PAGE_COMPRESSED && type <= FIL_PAGE_ENCRYPTED_RTREE) {
-    if (!space.key) return reasons.length ? reasons.join("; ") : F_ENCRYPTED_UNVERIFIED;
+    if (!space.key) return verdictOf(reasons, F_ENCRYPTED_UNVERIFIED);
     return judgeMysqlEncrypted(b, off, space, algo, reasons);
   }
   if (type === FIL_PAGE_COMPRESSED && !space.zipSize) {
@@ -170,13 +170,12 @@ function judgeMysqlEncrypted(
   const page = decrypted.subarray(0, size);
   decryptMysqlPage(b, off, size, space.key!, page);
   const plain = wrapPageBuffer(page);
-  let inner: PageVerdict;
-  if (be16(page, FIL_PAGE_TYPE) === FIL_PAGE_COMPRESSED && !space.zipSize) {
-    inner = judgeMysqlCompressed(page, 0, size, algo, reasons);
-  } else if (space.zipSize) inner = judgeZip(plain, page, 0, size, algo, reasons);
-  else inner = judgeClassic(plain, page, 0, size, algo, reasons);
-  if (typeof inner === "number") return F_MYSQL_ENCRYPTED;
-  return `after decrypting: ${inner}`;
+  const inner = be16(page, FIL_PAGE_TYPE) === FIL_PAGE_COMPRESSED && !space.zipSize
+    ? judgeMysqlCompressed(page, 0, size, algo, reasons)
+    : space.zipSize
+    ? judgeZip(plain, page, 0, size, algo, reasons)
+    : judgeClassic(plain, page, 0, size, algo, reasons);
+  return decodedVerdict(inner, F_MYSQL_ENCRYPTED, "decrypting");
 }
 
 /** MySQL type 14: inflate, then the plain-page rules on the result. */
@@ -194,8 +193,23 @@ function judgeMysqlCompressed(
     return reasons.join("; ");
   }
   const inner = judgeClassic(wrapPageBuffer(inflated), inflated, 0, size, algo, reasons);
-  if (typeof inner === "number") return F_MYSQL_COMPRESSED;
-  return `after inflating: ${inner}`;
+  return decodedVerdict(inner, F_MYSQL_COMPRESSED, "inflating");
+}
+
+/** The verdict on a stored page from the verdict on it decoded (`how`: decrypting, inflating). */
+function decodedVerdict(inner: PageVerdict, flavour: number, how: string): PageVerdict {
+  return typeof inner === "number" ? flavour : `after ${how}: ${inner}`;
+}
+
+/** Valid as `flavour` when no check failed, else the failed checks. */
+function verdictOf(reasons: string[], flavour: number): PageVerdict {
+  return reasons.length ? reasons.join("; ") : flavour;
+}
+
+/** The classic crc32 page checksum (buf_calc_page_crc32): header after the checksum field, body before the trailer. */
+function classicCrc32(buf: PageBuffer, off: number, size: number): number {
+  return (buf.crc32c(off + FIL_PAGE_OFFSET, FIL_PAGE_FILE_FLUSH_LSN - FIL_PAGE_OFFSET) ^
+    buf.crc32c(off + FIL_PAGE_DATA, size - FIL_PAGE_DATA - 8)) >>> 0;
 }
 
 /**
@@ -212,7 +226,7 @@ function judgeMariadbCrypt(
   reasons: string[],
 ): PageVerdict {
   if (be16(b, off + FIL_PAGE_TYPE) === FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED) {
-    return reasons.length ? reasons.join("; ") : F_PAGE_COMPRESSED;
+    return verdictOf(reasons, F_PAGE_COMPRESSED);
   }
   const size = space.physicalSize;
   const stored = be32(b, off + FIL_PAGE_CRYPT_CHECKSUM);
@@ -221,8 +235,7 @@ function judgeMariadbCrypt(
     crc = zipCrc32(buf, off, size);
     innodb = () => zipAdler(buf, off, size);
   } else {
-    crc = (buf.crc32c(off + FIL_PAGE_OFFSET, FIL_PAGE_FILE_FLUSH_LSN - FIL_PAGE_OFFSET) ^
-      buf.crc32c(off + FIL_PAGE_DATA, size - FIL_PAGE_DATA - 8)) >>> 0;
+    crc = classicCrc32(buf, off, size);
     innodb = () => buf.innodbNew(off, size);
   }
   let ok = -1;
@@ -238,7 +251,7 @@ function judgeMariadbCrypt(
       }${algo.strict === "crc32" ? "" : `, innodb ${hex32(innodb())}`})`,
     );
   }
-  return reasons.length ? reasons.join("; ") : ok;
+  return verdictOf(reasons, ok);
 }
 
 function zipCrc32(buf: PageBuffer, off: number, size: number): number {
@@ -294,8 +307,7 @@ function fastPath(
   if (
     f1 !== 0 && f1 !== BUF_NO_CHECKSUM_MAGIC && f1 === be32(b, off + size - 8) &&
     be32(b, off + FIL_PAGE_LSN + 4) === be32(b, off + size - 4) &&
-    ((buf.crc32c(off + FIL_PAGE_OFFSET, FIL_PAGE_FILE_FLUSH_LSN - FIL_PAGE_OFFSET) ^
-        buf.crc32c(off + FIL_PAGE_DATA, size - FIL_PAGE_DATA - 8)) >>> 0) === f1
+    classicCrc32(buf, off, size) === f1
   ) return F_CRC32;
   return -1;
 }
@@ -339,17 +351,25 @@ function judgeFullCrc32(
     const tail = be32(b, off + logical - 8);
     if (head !== tail) reasons.push(`LSN mismatch (header ${hex32(head)}, trailer ${hex32(tail)})`);
   }
-  return reasons.length ? reasons.join("; ") : F_FULL_CRC32;
+  return verdictOf(reasons, F_FULL_CRC32);
 }
 
-function judgeZip(
+/**
+ * A rule for one format of page: the page at byte `off` of `b` (`buf`'s bytes, or a
+ * decoded copy wrapped as a buffer), `size` bytes long, under `algo`; failed checks
+ * are added to `reasons` (which may hold the page-number check's already).
+ */
+type PageRule = (
   buf: PageBuffer,
   b: Uint8Array,
   off: number,
   size: number,
   algo: ChecksumAlgorithm,
   reasons: string[],
-): PageVerdict {
+) => PageVerdict;
+
+/** ROW_FORMAT=COMPRESSED pages: the zip checksum (crc32, adler32 or none). */
+const judgeZip: PageRule = (buf, b, off, size, algo, reasons) => {
   const stored = be32(b, off);
   if (
     stored === 0 && be32(b, off + FIL_PAGE_LSN) === 0 && be32(b, off + FIL_PAGE_LSN + 4) === 0 &&
@@ -369,17 +389,11 @@ function judgeZip(
       `checksum mismatch (stored ${hex32(stored)}, crc32 ${hex32(crc)}, adler32 ${hex32(adler())})`,
     );
   }
-  return reasons.length ? reasons.join("; ") : ok;
-}
+  return verdictOf(reasons, ok);
+};
 
-function judgeClassic(
-  buf: PageBuffer,
-  b: Uint8Array,
-  off: number,
-  size: number,
-  algo: ChecksumAlgorithm,
-  reasons: string[],
-): PageVerdict {
+/** Classic pages: the LSN copy in the trailer and the two checksum fields. */
+const judgeClassic: PageRule = (buf, b, off, size, algo, reasons) => {
   const lsnHead = be32(b, off + FIL_PAGE_LSN + 4);
   const lsnTail = be32(b, off + size - 4);
   if (lsnHead !== lsnTail) {
@@ -388,13 +402,12 @@ function judgeClassic(
   const f1 = be32(b, off);
   const f2 = be32(b, off + size - 8);
   if (f1 === 0 && f2 === 0 && isZero(b, off, size, FIL_PAGE_FILE_FLUSH_LSN, 8)) {
-    return reasons.length ? reasons.join("; ") : F_ZERO;
+    return verdictOf(reasons, F_ZERO);
   }
   let crcValue = -1;
   const crc = () => {
     if (crcValue < 0) {
-      crcValue = (buf.crc32c(off + FIL_PAGE_OFFSET, FIL_PAGE_FILE_FLUSH_LSN - FIL_PAGE_OFFSET) ^
-        buf.crc32c(off + FIL_PAGE_DATA, size - FIL_PAGE_DATA - 8)) >>> 0;
+      crcValue = classicCrc32(buf, off, size);
     }
     return crcValue;
   };
@@ -423,8 +436,8 @@ function judgeClassic(
       }/${hex32(buf.innodbOld(off))})`,
     );
   }
-  return reasons.length ? reasons.join("; ") : ok;
-}
+  return verdictOf(reasons, ok);
+};
 
 /** The server's non-strict rule: the trailer field and the head field may each match any flavour. */
 function judgeAny(

@@ -38,7 +38,7 @@ export async function readServerIdentity(
       "@@innodb_data_home_dir AS home",
   );
   const r = rows[0] ?? {};
-  const datadir = String(facts.datadir ?? "");
+  const datadir = facts.datadir;
   const id: ServerIdentity = {
     flavor: facts.flavor,
     serverId: Number(r.id ?? 0),

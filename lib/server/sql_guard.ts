@@ -145,6 +145,33 @@ function refused(target: string, kind: string, why: string): CorruptionError {
   );
 }
 
+/** A recorded statement read as tokens, with the helpers both checks use. */
+interface Statement {
+  t: SqlToken[];
+  /** Whether token `i` is the bare word `w` (upper case). */
+  word: (i: number, w: string) => boolean;
+  /** The refusal for `why`, naming the target and the statement. */
+  fail: (why: string) => CorruptionError;
+}
+
+/** Tokenize `sql`, the `kind` statement of `target` (a text that cannot be read is refused). */
+function statement(sql: string, target: string, kind: string): Statement {
+  const fail = (why: string) => refused(printable(target), kind, why);
+  let t: SqlToken[];
+  try {
+    t = tokenizeSql(sql);
+  } catch (e) {
+    throw fail(`it has ${(e as Error).message}`);
+  }
+  const word = (i: number, w: string) => t[i]?.kind === "word" && t[i].value === w;
+  return { t, word, fail };
+}
+
+/** Index of an option's value starting at token `j`, past an optional `=`. */
+function valueAt(t: SqlToken[], j: number): number {
+  return t[j]?.value === "=" ? j + 1 : j;
+}
+
 /** Whether `dir` is `datadir` or inside it. */
 function insideDatadir(dir: string, datadir: string): boolean {
   if (!isAbsolute(dir)) return false;
@@ -167,14 +194,7 @@ export function checkCreateTable(
   opts: CreateCheckOptions,
 ): void {
   const target = quoteTable(database, table);
-  const fail = (why: string) => refused(printable(target), "CREATE TABLE", why);
-  let t: SqlToken[];
-  try {
-    t = tokenizeSql(sql);
-  } catch (e) {
-    throw fail(`it has ${(e as Error).message}`);
-  }
-  const word = (i: number, w: string) => t[i]?.kind === "word" && t[i].value === w;
+  const { t, word, fail } = statement(sql, target, "CREATE TABLE");
   if (!word(0, "CREATE") || !word(1, "TABLE")) throw fail("it does not start with CREATE TABLE");
   // The name: `db`.`table`, exactly the intended target.
   if (
@@ -201,9 +221,7 @@ export function checkCreateTable(
       if (!opts.force) {
         throw fail(`it holds ${clause} (give --force to allow one inside the data directory)`);
       }
-      let j = i + 2;
-      if (t[j]?.value === "=") j++;
-      const dir = t[j];
+      const dir = t[valueAt(t, i + 2)];
       if (dir?.kind !== "string" || !insideDatadir(dir.value, opts.datadir)) {
         throw fail(
           `its ${clause} ${dir?.kind === "string" ? `'${printable(dir.value)}'` : ""} is not ` +
@@ -212,10 +230,9 @@ export function checkCreateTable(
       }
     }
     if (k.value === "ENGINE") {
-      let j = i + 1;
-      if (t[j]?.value === "=") j++;
-      if (t[j]?.value !== "INNODB" && !opts.engines?.includes(String(t[j]?.value))) {
-        throw fail(`its engine is ${printable(t[j]?.value ?? "missing")}, not InnoDB`);
+      const engine = t[valueAt(t, i + 1)]?.value;
+      if (engine !== "INNODB" && !opts.engines?.includes(String(engine))) {
+        throw fail(`its engine is ${printable(engine ?? "missing")}, not InnoDB`);
       }
     }
   }
@@ -239,14 +256,7 @@ const DATABASE_OPTION_WORDS = new Set([
  */
 export function checkCreateDatabase(sql: string, database: string): void {
   const target = quoteIdentifier(database);
-  const fail = (why: string) => refused(printable(target), "CREATE DATABASE", why);
-  let t: SqlToken[];
-  try {
-    t = tokenizeSql(sql);
-  } catch (e) {
-    throw fail(`it has ${(e as Error).message}`);
-  }
-  const word = (i: number, w: string) => t[i]?.kind === "word" && t[i].value === w;
+  const { t, word, fail } = statement(sql, target, "CREATE DATABASE");
   if (!word(0, "CREATE") || !(word(1, "DATABASE") || word(1, "SCHEMA"))) {
     throw fail("it does not start with CREATE DATABASE");
   }

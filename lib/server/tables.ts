@@ -80,7 +80,7 @@ function tablespaceProblem(
     return "stored in the system tablespace (created with innodb_file_per_table=OFF)";
   }
   if (ts.kind === "general") return "stored in a general (shared) tablespace";
-  if (ts.file && !isDefaultLocation(ts.file, stem, String(facts.datadir ?? ""))) {
+  if (ts.file && !isDefaultLocation(ts.file, stem, facts.datadir)) {
     return `its data file is outside the data directory (DATA DIRECTORY): ${ts.file}`;
   }
   return undefined;
@@ -241,7 +241,7 @@ export async function selectTables(
   filter: TableFilter,
   includeGiven: boolean,
 ): Promise<TableSelection> {
-  const datadir = String(facts.datadir);
+  const datadir = facts.datadir;
   try {
     if (!(await stat(datadir)).isDirectory()) throw new Error("not a directory");
   } catch (err) {

@@ -11,6 +11,7 @@
  */
 import { crc32 } from "node:zlib";
 import { ByteReader } from "../core/byte_reader.ts";
+import { crcHex as hex } from "../core/crc.ts";
 import { entryPathProblem } from "../core/entry_path.ts";
 import {
   chunkTypeName,
@@ -298,8 +299,4 @@ export async function readXbstream(
   opts: { name?: string; signal?: AbortSignal } = {},
 ): Promise<XbSummary> {
   return await new XbReader(source, visitor, opts.name ?? "stream").run(opts.signal);
-}
-
-function hex(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, "0");
 }
