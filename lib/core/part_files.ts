@@ -149,7 +149,7 @@ export function spoolPrefix(dir: string): string {
 }
 
 /** True if a process with this id runs on this host. */
-function alive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -167,7 +167,7 @@ export async function removeStaleSpools(dir: string): Promise<string[]> {
   const removed: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
     const m = /^\.ibvault-spool-(\d+)-/.exec(e.name);
-    if (!m || !e.isDirectory() || alive(Number(m[1]))) continue;
+    if (!m || !e.isDirectory() || processAlive(Number(m[1]))) continue;
     await rm(join(dir, e.name), { recursive: true, force: true });
     removed.push(join(dir, e.name));
   }

@@ -18,6 +18,7 @@ import type { Manifest, ServerFacts } from "../core/manifest.ts";
 import { label } from "../core/label.ts";
 import { Crc32c } from "../core/crc.ts";
 import { writeAll } from "../core/files.ts";
+import { processAlive } from "../core/part_files.ts";
 import { quoteIdentifier } from "../names/quote.ts";
 import type { Reporter } from "../progress/reporter.ts";
 import { formatBytes } from "../progress/reporter.ts";
@@ -83,16 +84,6 @@ export interface RestoreSink extends Sink<RestoreSummary> {
   close(): Promise<void>;
 }
 
-/** True if a process with this id runs on this host. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code === "EPERM";
-  }
-}
-
 /**
  * Remove the staging directories in `datadir` left by copy-backs whose process
  * is gone (each reported through `warn`). Every copy-back does this first, before
@@ -101,7 +92,7 @@ function alive(pid: number): boolean {
 export async function removeStaleStages(datadir: string, warn: (m: string) => void): Promise<void> {
   for (const name of await readdir(datadir).catch(() => [] as string[])) {
     const m = new RegExp(`^${STAGE_PREFIX}(\\d+)-`).exec(name);
-    if (m && !alive(Number(m[1]))) {
+    if (m && !processAlive(Number(m[1]))) {
       warn(`removing ${join(datadir, name)}, left by an interrupted copy-back`);
       await rm(join(datadir, name), { recursive: true, force: true });
     }
