@@ -27,7 +27,7 @@ import { quoteIdentifier, quoteTable } from "../names/quote.ts";
 import { IoError, ServerError } from "../errors.ts";
 import type { PageCheck } from "../innodb/page_stream.ts";
 import { queryRows } from "./facts.ts";
-import { permissionError, type SelectedTable } from "./tables.ts";
+import { lockOnlyTable, permissionError, type SelectedTable } from "./tables.ts";
 import { type LockListener, LockSession, type LockStats } from "./lock_session.ts";
 import { sameDefinition } from "./lock_wait.ts";
 
@@ -165,14 +165,7 @@ class ExportRun {
   async prepare(): Promise<void> {
     const { opts, session } = this;
     const conn = opts.conn;
-    const extra: SelectedTable[] = (opts.alsoLock ?? []).map((t) => ({
-      database: t.database,
-      name: t.name,
-      engine: "",
-      createOptions: "",
-      partitions: [],
-      stems: [],
-    }));
+    const extra = (opts.alsoLock ?? []).map(lockOnlyTable);
     const all = [...opts.tables, ...extra];
     if (!opts.lockPerTable && all.length > 0) await session.lock(all);
     for (const t of opts.tables) {

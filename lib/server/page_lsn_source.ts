@@ -37,7 +37,7 @@ import { type LockListener, LockSession, type LockStats } from "./lock_session.t
 import { openPageLsnExport, type PageLsnExport, type PageLsnResult } from "./page_lsn_export.ts";
 import { readServerIdentity, type ServerIdentity } from "./identity.ts";
 import { readServerLsns } from "./lsn.ts";
-import type { SelectedTable } from "./tables.ts";
+import { lockOnlyTable, type SelectedTable } from "./tables.ts";
 
 /** The base of an incremental as its manifest says it. */
 export interface IncrementalBase {
@@ -193,14 +193,7 @@ export async function openPageLsnSource(opts: PageLsnSourceOptions): Promise<Pag
     for (const t of opts.tables) {
       for (const s of t.stems) labels.set(`${s}.ibd`, tableLabel(t.database, t.name));
     }
-    const extra: SelectedTable[] = (opts.atLock?.alsoLock ?? []).map((t) => ({
-      database: t.database,
-      name: t.name,
-      engine: "",
-      createOptions: "",
-      partitions: [],
-      stems: [],
-    }));
+    const extra = (opts.atLock?.alsoLock ?? []).map(lockOnlyTable);
     exp = await openPageLsnExport({
       conn,
       flavor: facts.flavor,

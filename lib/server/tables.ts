@@ -40,6 +40,21 @@ export interface SelectedTable {
   stems: string[];
 }
 
+/**
+ * A table that is only locked beside the selected ones (a logical table under
+ * FLUSH ... FOR EXPORT): no files, no partitions.
+ */
+export function lockOnlyTable(t: { database: string; name: string }): SelectedTable {
+  return {
+    database: t.database,
+    name: t.name,
+    engine: "",
+    createOptions: "",
+    partitions: [],
+    stems: [],
+  };
+}
+
 /** A table the selection matched that cannot be backed up, and why. */
 export interface SkippedTable {
   database: string;
