@@ -8,44 +8,26 @@
  */
 import type { Connection } from "mysql2/promise";
 import type { Command, CommandContext } from "./command.ts";
-import { DISCARD_STEP } from "../server/import.ts";
+import { DISCARD_STEP, prepareImportSession } from "../server/import.ts";
 import { CONNECTION_OPTIONS, IMAGE_READ_OPTIONS } from "./options.ts";
-import { renamesOf, selectionSpec } from "./selection.ts";
-import { type OpenedSource, openSource } from "./open_source.ts";
+import { definerOption, renamesOf, selectionSpec } from "./selection.ts";
+import { openSource } from "./open_source.ts";
 import { openForeignOption } from "./foreign_option.ts";
-import { type ChainSource, openChainOption } from "./chain_option.ts";
+import { openChainOption } from "./chain_option.ts";
 import { reported, type RunReport } from "./run_report.ts";
 import { imageWorkDir } from "./work_dir.ts";
-import { CorruptionError, IbvaultError, sameKind, ServerError } from "../errors.ts";
-import { label } from "../core/label.ts";
-import type { ServerFacts } from "../core/manifest.ts";
-import { serverField, tablePages } from "./report_fields.ts";
+import { finishCopyBack } from "./copy_back_report.ts";
 import { connect, endQuietly } from "../server/connection.ts";
 import { readServerFacts } from "../server/facts.ts";
-import { ensureDatabase, prepareImportSession } from "../server/import.ts";
-import {
-  planRestore,
-  readTargetState,
-  selectRestoreTables,
-  splitRenames,
-} from "../server/restore_plan.ts";
-import {
-  type ObjectOutcome,
-  planWholeRestore,
-  restoreObjects,
-  type WholeRestorePlan,
-} from "../server/wholedb_restore.ts";
-import { partitionFilter, partitionLabel } from "../server/partitions.ts";
+import { selectRestoreTables, splitRenames } from "../server/restore_plan.ts";
+import { createPlannedObjects, prepareRestore } from "../server/restore_prepare.ts";
+import { partitionFilter } from "../server/partitions.ts";
 import { describeBinlog } from "../server/binlog.ts";
-import { decodeFilename } from "../names/filename.ts";
-import { UsageError } from "../errors.ts";
 import {
   openRestoreSink,
   removeStaleStages,
   type RestoreSink,
-  type RestoreSummary,
   STAGE_PREFIX,
-  type TableOutcome,
 } from "../server/restore_sink.ts";
 
 /** The work of `copy-back` under its run report (`copy-back-and-apply-log` runs it too). */
@@ -93,9 +75,7 @@ export async function copyBackRun(ctx: CommandContext, rep: RunReport): Promise<
       );
     }
     await removeStaleStages(facts.datadir, ctx.report.warn);
-    const state = await readTargetState(conn, facts, selected);
-    const whole = await planWholeRestore({
-      conn,
+    const prepared = await prepareRestore(conn, {
       facts,
       manifest: source.manifest,
       selected,
@@ -103,36 +83,14 @@ export async function copyBackRun(ctx: CommandContext, rep: RunReport): Promise<
       force: o.force,
       skipExisting: o.skipExisting,
       definerCurrentUser: definer,
-      noObjects: partitions !== undefined,
-    });
-    if (partitions && source.manifest.objects?.length) {
-      ctx.report.info(
-        "--include-partitions restores rows only: views, routines, triggers and events are " +
-          "left as they are",
-      );
-    }
-    const plan = planRestore({
-      manifest: source.manifest,
-      selected,
-      facts,
-      state,
-      force: o.force,
-      skipExisting: o.skipExisting,
       partitions,
-      partitionOf: (entry) => partitionLabel(entry, decodeFilename),
-      statements: whole.statements,
-      problems: whole.problems,
+      report: ctx.report,
     });
-    for (const w of [...plan.warnings, ...whole.warnings]) ctx.report.warn(w);
-    for (const n of whole.notes) ctx.report.info(n);
-    for (const s of [...plan.skipped, ...whole.objects.skipped]) {
-      ctx.report.info(`left alone: ${"table" in s ? s.table : s.label}: ${s.reason}`);
-    }
     await prepareImportSession(conn);
     sink = await openRestoreSink({
       conn,
       facts,
-      plan,
+      plan: prepared.plan,
       report: ctx.report,
       verbose: o.verbose,
       force: o.force,
@@ -141,8 +99,8 @@ export async function copyBackRun(ctx: CommandContext, rep: RunReport): Promise<
     const summary = await sink.write(source);
     const objects = summary.lost
       ? []
-      : await createObjects(ctx, conn, whole, source.manifest, plan);
-    return finish(ctx, rep, source, facts, summary, objects);
+      : await createPlannedObjects(conn, prepared, source.manifest, ctx.report, ctx.signal);
+    return finishCopyBack(ctx, rep, source, facts, summary, objects);
   } finally {
     await sink?.close();
     await source.close().catch(() => {});
@@ -153,111 +111,6 @@ export async function copyBackRun(ctx: CommandContext, rep: RunReport): Promise<
 /** Run `copy-back`. */
 export const runCopyBack = reported("copy-back", copyBackRun);
 
-/** `--definer`: only CURRENT_USER is accepted. */
-function definerOption(value: string | undefined): boolean {
-  if (value === undefined) return false;
-  if (/^current_user(\(\))?$/i.test(value.trim())) return true;
-  throw new UsageError(
-    `--definer=${JSON.stringify(value)}: the only value is CURRENT_USER (objects whose ` +
-      "definer has no account on the server are created with the restoring user as definer)",
-  );
-}
-
-/** Create the planned objects once the tables are in (databases created when missing). */
-async function createObjects(
-  ctx: CommandContext,
-  conn: Connection,
-  whole: WholeRestorePlan,
-  manifest: OpenedSource["manifest"],
-  plan: ReturnType<typeof planRestore>,
-): Promise<ObjectOutcome[]> {
-  for (const db of new Set(whole.objects.objects.map((o) => o.database))) {
-    const from = whole.objects.objects.find((o) => o.database === db)!.record.database;
-    const planned = plan.databases.find((d) => d.name === db);
-    await ensureDatabase(
-      conn,
-      db,
-      planned?.source ?? manifest.databases.find((d) => d.name === from),
-    );
-  }
-  const { outcomes, warnings } = await restoreObjects(conn, whole.objects, ctx.signal);
-  for (const w of warnings) ctx.report.warn(w);
-  for (const o of outcomes) {
-    if (o.status === "created") {
-      ctx.report.info(`created ${o.label}${o.notes.length ? ` (${o.notes.join("; ")})` : ""}`);
-    } else ctx.report.error(`not created: ${o.label}: ${o.error}`);
-  }
-  return outcomes;
-}
-
-/** Report the outcome, print the summary, and turn failures into the exit code. */
-function finish(
-  ctx: CommandContext,
-  rep: RunReport,
-  source: OpenedSource | ChainSource,
-  facts: ServerFacts,
-  s: RestoreSummary,
-  objects: ObjectOutcome[],
-): number {
-  const name = (t: TableOutcome) => label({ database: t.targetDatabase, name: t.targetTable });
-  for (const t of s.tables) for (const w of t.warnings) ctx.report.warn(`${name(t)}: ${w}`);
-  const restored = s.tables.filter((t) => t.status === "restored");
-  const objectsFailed = objects.filter((o) => o.status !== "created");
-  const ok = restored.length === s.tables.length && !s.sourceError && objectsFailed.length === 0;
-  const records = new Map(source.manifest.tables.map((t) => [label(t), t]));
-  const pageSize = source.manifest.server?.pageSize ?? facts.pageSize;
-  const tables = s.tables.map((t) => {
-    const from = records.get(label({ database: t.database, name: t.table }));
-    const pages = from ? tablePages(from, (p) => source.seen.get(p)?.size, pageSize) : 0;
-    return { name: name(t), size: t.bytes, pages, lockSeconds: null, ...t };
-  });
-  const body = {
-    source: source.name,
-    server: serverField(facts),
-    totals: {
-      tables: s.tables.length,
-      restored: restored.length,
-      failed: s.tables.length - restored.length,
-      objects: objects.length,
-      objectsFailed: objectsFailed.length,
-      bytes: s.bytes,
-    },
-    restored: restored.length,
-    failed: s.tables.length - restored.length,
-    tables,
-    databasesCreated: s.databasesCreated,
-    objects,
-    binlog: source.manifest.binlog ?? null,
-    bytes: s.bytes,
-  };
-  if (restored.length) ctx.report.info(`restored: ${restored.map(name).join(", ")}`);
-  if (ok) {
-    return rep.finish("ok", body, {
-      verb: "copied back",
-      count: restored.length,
-      noun: "table(s)",
-      bytes: s.bytes,
-    });
-  }
-  const notRestored = s.tables.filter((t) => t.status !== "restored");
-  const message = `${notRestored.length} of ${s.tables.length} table(s) not restored` +
-    (notRestored.length ? `: ${notRestored.map(name).join(", ")}` : "") +
-    (objectsFailed.length
-      ? `; ${objectsFailed.length} object(s) not created: ${
-        objectsFailed.map((o) => o.label).join(", ")
-      }`
-      : "") +
-    (s.sourceError
-      ? `; the source failed: ${(s.sourceError as Error)?.message ?? s.sourceError}`
-      : "");
-  const corrupt = s.sourceError instanceof CorruptionError || s.corrupt.length > 0;
-  const err = s.sourceError instanceof IbvaultError && !(s.sourceError instanceof CorruptionError)
-    ? sameKind(s.sourceError, message)
-    : corrupt
-    ? new CorruptionError(message)
-    : new ServerError(message);
-  return rep.fail(err, body); // the document with the error, then the error
-}
 /** The `copy-back` command. */
 export const copyBackCommand: Command = {
   name: "copy-back",
