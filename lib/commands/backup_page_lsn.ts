@@ -12,7 +12,8 @@ import type { Options } from "./options.ts";
 import type { Connection } from "mysql2/promise";
 import type { ServerFacts } from "../core/manifest.ts";
 import type { TableSelection } from "../server/tables.ts";
-import { codecThreads, keyForReading } from "./image_options.ts";
+import { keyForReading } from "./image_options.ts";
+import { openImageAt } from "./open_source.ts";
 import { UsageError } from "../errors.ts";
 import type { Manifest } from "../core/manifest.ts";
 import { readManifest } from "../core/manifest_io.ts";
@@ -21,7 +22,6 @@ import { noteLockTime } from "./report_fields.ts";
 import { BACKUP_END_FILE, type BackupEnd, finalManifest, parseBackupEnd } from "../core/chain.ts";
 import { formatBytes } from "../progress/reporter.ts";
 import { parseAlgorithm } from "../innodb/algorithm.ts";
-import { openImageSource } from "../image/source.ts";
 import {
   type AtLockParts,
   type IncrementalBase,
@@ -98,9 +98,7 @@ export async function readIncrementalBase(ctx: CommandContext): Promise<Incremen
   }
   const key = await keyForReading(ctx.options, ctx.report);
   // only the end entry is decoded; the rest is read and verified, not decompressed
-  const img = await openImageSource(path, {
-    key,
-    threads: codecThreads(ctx.options),
+  const img = await openImageAt(ctx, path, key, {
     mode: "check",
     decodeWhole: (p) => p === BACKUP_END_FILE,
   });
