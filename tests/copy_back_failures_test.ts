@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { startServer, type ThrowawayServer } from "../scripts/throwaway_server.ts";
-import { backupTo, checksum, copyBack, listFiles } from "./copy_back_fixture.ts";
+import { backupTo, checksum, copyBack } from "./fixtures/copy_back.ts";
+import { listFiles } from "./fixtures/tree.ts";
 import { commandHelp } from "../lib/commands/help.ts";
 import { copyBackCommand } from "../lib/commands/copy_back.ts";
 

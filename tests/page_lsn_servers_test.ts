@@ -16,7 +16,7 @@ import { copyBackCommand } from "../lib/commands/copy_back.ts";
 import { validateCommand } from "../lib/commands/validate.ts";
 import type { Options } from "../lib/commands/options.ts";
 import { PAUSE_ENV } from "../lib/server/page_lsn_export.ts";
-import { contextFor } from "./backup_fixture.ts";
+import { contextFor } from "./fixtures/server.ts";
 
 type Row = Record<string, unknown>;
 const built = fileURLToPath(new URL("../dist/ibvault", import.meta.url));
