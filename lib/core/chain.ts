@@ -7,25 +7,10 @@
  */
 import { ChainError, CorruptionError } from "../errors.ts";
 import { identityDifference, type ServerIdentity } from "./identity.ts";
-import type { BinlogPosition, Manifest } from "./manifest.ts";
+import type { BinlogPosition, ChainFields, Manifest } from "./manifest.ts";
 
-/** The manifest fields of backup identity and chains (top level of the manifest). */
-export interface ChainFields {
-  /** Random UUID made when the backup starts. */
-  id?: string;
-  /** Absent means full. */
-  kind?: "full" | "incremental";
-  /** Incremental only: the backup it continues. */
-  base?: { id: string; endLsn: string };
-  /** Decimal LSN a later incremental continues from (the current LSN read under the lock). */
-  endLsn?: string;
-  /** Checkpoint LSN read before the hot pass (the threshold of the locked delta). */
-  startLsn?: string;
-  /** The server's identity (also under `server.identity`). */
-  identity?: ServerIdentity;
-  /** Tables of the base that this incremental no longer has. */
-  gone?: { database: string; name: string; reason: string }[];
-}
+/** The manifest fields of backup identity and chains: part of {@link Manifest} (manifest.ts). */
+export type { ChainFields } from "./manifest.ts";
 
 /** How a tablespace file is carried by a backup. */
 export type CopyKind = "whole" | "delta";

@@ -7,6 +7,7 @@
 import { VERSION } from "../version.ts";
 import type { Definer } from "../names/sql_rewrite.ts";
 import { tableLabel } from "./label.ts";
+import type { ServerIdentity } from "./identity.ts";
 
 /** File name of the manifest inside a backup directory (and of an image's first entry). */
 export const MANIFEST_FILE = "ibvault_manifest.json";
@@ -118,8 +119,26 @@ export interface EntryRecord {
   crc32c: string;
 }
 
-/** The manifest document. */
-export interface Manifest {
+/** The manifest fields of backup identity and chains (top level of the manifest). */
+export interface ChainFields {
+  /** Random UUID made when the backup starts. */
+  id?: string;
+  /** Absent means full. */
+  kind?: "full" | "incremental";
+  /** Incremental only: the backup it continues. */
+  base?: { id: string; endLsn: string };
+  /** Decimal LSN a later incremental continues from (the current LSN read under the lock). */
+  endLsn?: string;
+  /** Checkpoint LSN read before the hot pass (the threshold of the locked delta). */
+  startLsn?: string;
+  /** The server's identity (also under `server.identity`). */
+  identity?: ServerIdentity;
+  /** Tables of the base that this incremental no longer has. */
+  gone?: { database: string; name: string; reason: string }[];
+}
+
+/** The manifest document (with its identity and chain fields, written by the backup engine). */
+export interface Manifest extends ChainFields {
   format: "ibvault-manifest";
   version: 1;
   tool: { name: "ibvault"; version: string };
