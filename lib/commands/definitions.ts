@@ -12,7 +12,7 @@ import { UsageError } from "../errors.ts";
 import { findDefinition, parseDdl } from "../backupdir/ddl_file.ts";
 import type { DefinitionResolver } from "../backupdir/foreign_source.ts";
 import { connect, endQuietly } from "../server/connection.ts";
-import { showCreateTable } from "../server/export.ts";
+import { showCreateTableIfAny } from "../server/export.ts";
 
 /** A resolver for the options, and what to call when the definitions are all read. */
 export async function definitionResolver(
@@ -42,14 +42,7 @@ export async function definitionResolver(
     return {
       async resolve(db, t) {
         conn ??= await connect(o);
-        try {
-          return (await showCreateTable(conn, db, t)) || undefined;
-        } catch (e) {
-          // The server's error code (on the cause of the ServerError): the table is not there.
-          const code = (e as { cause?: { code?: string } }).cause?.code;
-          if (code === "ER_NO_SUCH_TABLE" || code === "ER_BAD_DB_ERROR") return undefined;
-          throw e;
-        }
+        return await showCreateTableIfAny(conn, db, t);
       },
       done: async () => {
         if (conn) await endQuietly(conn);

@@ -98,6 +98,25 @@ export async function showCreateTable(
   return String(rows[0]?.["Create Table"] ?? "");
 }
 
+/**
+ * `SHOW CREATE TABLE` of a table that may not be there: undefined when the server
+ * has no such table or database (or an empty definition), other errors thrown.
+ */
+export async function showCreateTableIfAny(
+  conn: Connection,
+  db: string,
+  table: string,
+): Promise<string | undefined> {
+  try {
+    return (await showCreateTable(conn, db, table)) || undefined;
+  } catch (e) {
+    // The server's error code (on the cause of the ServerError): the table is not there.
+    const code = (e as { cause?: { code?: string } }).cause?.code;
+    if (code === "ER_NO_SUCH_TABLE" || code === "ER_BAD_DB_ERROR") return undefined;
+    throw e;
+  }
+}
+
 /** `SHOW CREATE DATABASE` of one database. */
 export async function showCreateDatabase(conn: Connection, db: string): Promise<string> {
   const rows = await queryRows<Record<string, string>>(
