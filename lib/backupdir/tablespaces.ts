@@ -74,6 +74,11 @@ export async function datadirTablespaces(
   return { root: dir, found: () => walkDatadir(dir) };
 }
 
+/** The tablespaces under a backup directory already opened (no checks of its own). */
+export function backupDirFiles(dir: string): TablespaceFiles {
+  return { root: dir, found: () => walkBackupDir(dir) };
+}
+
 /** Files named one by one (tablespaces by name or by content; the rest are listed). */
 export function listedTablespaces(paths: string[]): TablespaceFiles {
   return { root: "", found: () => walkPaths(paths) };

@@ -26,6 +26,8 @@ export interface InPlaceOptions extends EngineOptions {
   tally: RunTally;
   /** Check an incremental's deltas on their own, their verdicts added here. */
   deltas?: DeltaVerdict[];
+  /** Decode and validate framed tablespaces (default true; false: other files). */
+  framed?: boolean;
 }
 
 /** The reports kept (tablespaces, framed ones, deltas, other files) and frame damage found. */
@@ -51,7 +53,7 @@ export async function validateInPlace(
         yield f.input;
         continue;
       }
-      if ("other" in f && framedInnodb(f.other)) {
+      if ("other" in f && opts.framed !== false && framedInnodb(f.other)) {
         framed.push(f.other);
         continue;
       }

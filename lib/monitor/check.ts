@@ -13,13 +13,12 @@ import { MANIFEST_FILE } from "../core/manifest.ts";
 import { checkCompleteness, describeCompleteness } from "../core/completeness.ts";
 import type { BackupOpener } from "../source.ts";
 import { dirCompleteness } from "../backupdir/check.ts";
-import { discoverBackupDir } from "../innodb/discover.ts";
-import { validateFiles } from "../innodb/validator.ts";
 import { validateEntries } from "../innodb/stream.ts";
 import { parseAlgorithm } from "../innodb/algorithm.ts";
-import { type DeltaVerdict, validateDelta, validatingDeltas } from "../delta/validate_delta.ts";
-import { readFileChunks } from "../core/files.ts";
-import type { FileReport } from "../innodb/report.ts";
+import { type DeltaVerdict, validatingDeltas } from "../delta/validate_delta.ts";
+import { type FileReport, RunTally } from "../innodb/report.ts";
+import { backupDirFiles } from "../backupdir/tablespaces.ts";
+import { validateInPlace } from "../framed/in_place.ts";
 import { tableMatchForms } from "../names/filter.ts";
 import { formatBytes } from "../progress/reporter.ts";
 import { formatDuration } from "../retention/duration.ts";
@@ -200,21 +199,19 @@ export async function checkBackup(o: CheckOptions): Promise<CheckResult> {
     } else {
       for (const m of await dirFindings(b)) add("CRITICAL", m);
       if (o.validate) {
-        const found = discoverBackupDir(b.path);
         const algorithm = parseAlgorithm(b.manifest!.server?.checksumAlgorithm);
-        const files = await validateFiles(found.inputs, {
+        // an incremental's deltas: every page they carry, checked on their own
+        const deltas: DeltaVerdict[] = [];
+        const { files } = await validateInPlace(backupDirFiles(b.path), {
           threads: Math.max(1, o.threads),
           algorithm,
           signal: o.signal,
+          keepAll: false,
+          tally: new RunTally(),
+          deltas,
+          framed: false,
         });
-        // an incremental's deltas: every page they carry
-        for (const rel of found.notValidated.filter((p) => p.endsWith(".ibd.delta"))) {
-          const file = join(b.path, ...rel.split("/"));
-          const size = (await lstat(file)).size;
-          const v = await validateDelta({ path: rel, size, data: readFileChunks(file) }, algorithm);
-          files.push(v.report);
-          for (const m of v.problems) add("CRITICAL", m);
-        }
+        for (const m of deltas.flatMap((v) => v.problems)) add("CRITICAL", m);
         const p = pageFindings(files);
         for (const m of p.messages) add("CRITICAL", m);
         corruptPages = p.corrupt;
