@@ -189,7 +189,7 @@ function backupKind(m: Manifest): {
   base?: { id: string; endLsn: string };
   useTts?: string;
 } {
-  const c = m as unknown as ChainFields;
+  const c: ChainFields = m;
   return {
     kind: c.kind ?? "full",
     ...(c.id ? { id: c.id } : {}),

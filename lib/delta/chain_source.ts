@@ -42,8 +42,8 @@ export async function openChainSource(links: Source[], spoolDir: string): Promis
   // What can be checked before reading: the ids, and the end LSNs that are known
   // (a directory's; an image's comes at its end and is checked when read).
   for (let i = 1; i < links.length; i++) {
-    const prev = links[i - 1].manifest as unknown as ChainFields;
-    const next = links[i].manifest as unknown as ChainFields;
+    const prev = links[i - 1].manifest;
+    const next = links[i].manifest;
     checkLink(
       { ...prev, endLsn: prev.endLsn ?? next.base?.endLsn, where: links[i - 1].name },
       { ...next, where: links[i].name },
@@ -62,7 +62,7 @@ export async function openChainSource(links: Source[], spoolDir: string): Promis
     const files = new Map<string, string>();
     let prev: (ChainFields & { where: string }) | undefined;
     for (const link of links) {
-      const fields = { ...(link.manifest as unknown as ChainFields), where: link.name };
+      const fields = { ...link.manifest, where: link.name };
       if (prev) checkLink(prev, fields);
       else if (fields.kind === "incremental") {
         throw new ChainError(
@@ -99,7 +99,7 @@ export async function openChainSource(links: Source[], spoolDir: string): Promis
         files.set(e.path, file);
       }
       // the link as read to its end: an image's end LSN is known now
-      prev = { ...(link.manifest as unknown as ChainFields), where: link.name };
+      prev = { ...link.manifest, where: link.name };
     }
     for (const t of manifest.tables) {
       for (const path of t.files) {

@@ -48,13 +48,13 @@ export async function mergeIncremental(
 ): Promise<MergeSummary> {
   const fm = await manifestOf(full, "--backup-dir");
   const im = await manifestOf(inc, "--incremental-backup-dir");
-  const fc = fm as unknown as ChainFields;
+  const fc: ChainFields = fm;
   if (fc.kind === "incremental") {
     throw new ChainError(
       `--backup-dir ${full} is an incremental backup: merge into a full backup directory`,
     );
   }
-  checkLink({ ...fc, where: full }, { ...(im as unknown as ChainFields), where: inc });
+  checkLink({ ...fc, where: full }, { ...im, where: inc });
   const parts = new Map<string, string>(); // final file → part file
   let applied = 0, replaced = 0, removed = 0;
   try {
@@ -117,7 +117,7 @@ export async function mergeIncremental(
       entries.push({ path: f, size: (await stat(file)).size, crc32c: await fileCrc32c(file) });
     }
   }
-  const ic = im as unknown as ChainFields;
+  const ic: ChainFields = im;
   const merged = {
     ...im,
     kind: "full",

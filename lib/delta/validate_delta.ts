@@ -94,7 +94,7 @@ function headerProblems(m: Manifest, path: string, h: DeltaHeader): string[] {
         `the manifest says space id ${rec.spaceId}, flags ${rec.flags}`,
     );
   }
-  const base = (m as unknown as ChainFields).base;
+  const base = m.base;
   if (!h.complete && base && /^\d+$/.test(base.endLsn) && h.sinceLsn > BigInt(base.endLsn)) {
     out.push(
       `${path}: carries the pages changed since LSN ${h.sinceLsn}, after its base's ` +
@@ -114,7 +114,7 @@ export function incrementalVerdict(
   where: string,
   deltas: DeltaVerdict[],
 ): { problems: string[]; note?: string } {
-  const c = m as unknown as ChainFields;
+  const c: ChainFields = m;
   const problems = deltas.flatMap((d) => [
     ...d.problems,
     ...(d.header ? headerProblems(m, d.report.name, d.header) : []),

@@ -98,7 +98,7 @@ export interface PageLsnSource extends Source {
 
 /** Chain fields of a manifest (the shared contract), read defensively. */
 export function chainFieldsOf(m: Manifest): ChainFields {
-  return m as unknown as ChainFields;
+  return m;
 }
 
 interface ChainStart {
@@ -312,7 +312,7 @@ class PageLsnSourceImpl implements PageLsnSource {
   backupEnd(): BackupEnd {
     const r = this.exp.result();
     return {
-      id: String((this.first as unknown as ChainFields).id),
+      id: String(this.first.id),
       endLsn: r.endLsn.toString(),
       startLsn: r.startLsn.toString(),
       lockSeconds: r.lockMs / 1000,
