@@ -6,7 +6,7 @@
  * to the live tables; broken chains refused; apply-incremental-backup.
  */
 import assert from "node:assert/strict";
-import type { ThrowawayServer } from "../scripts/throwaway_server.ts";
+import { startServer, type ThrowawayServer } from "../scripts/throwaway_server.ts";
 import { backupCommand } from "../lib/commands/backup.ts";
 import { backupToImageCommand } from "../lib/commands/backup_to_image.ts";
 import { copyBackCommand } from "../lib/commands/copy_back.ts";
@@ -272,5 +272,67 @@ Deno.test("an incremental against another server's backup is refused before anyt
     assert.ok(!ctx.report.lines.some((l) => /locked/.test(l)), "nothing was locked");
   } finally {
     await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("an incremental takes no page its base has, also while the checkpoint lags behind the base", async () => {
+  const tmpdir = await Deno.makeTempDir({ prefix: "ibvault-srvtmp-" });
+  await using srv = await startServer({
+    extraArgs: [
+      `--tmpdir=${tmpdir}`,
+      "--innodb-max-dirty-pages-pct=99",
+      "--innodb-max-dirty-pages-pct-lwm=0",
+      "--innodb-adaptive-flushing=OFF",
+      "--innodb-io-capacity=100",
+      "--innodb-log-file-size=256M",
+    ],
+  });
+  const tmp = await Deno.makeTempDir();
+  try {
+    await srv.query(
+      "CREATE DATABASE IF NOT EXISTS test; CREATE DATABASE shop; " +
+        "CREATE TABLE shop.hold (id INT PRIMARY KEY, v INT); INSERT INTO shop.hold VALUES (1, 0)",
+    );
+    await srv.query("FLUSH TABLES shop.hold FOR EXPORT; UNLOCK TABLES");
+    // A page dirtied now and left in memory holds the checkpoint below all that follows.
+    await srv.query("UPDATE shop.hold SET v = 1");
+    await srv.query(
+      "CREATE TABLE shop.orders (id INT PRIMARY KEY, n INT, pad VARCHAR(200)); " +
+        "INSERT INTO shop.orders SELECT seq, seq % 1000, REPEAT(CHAR(65 + seq % 26), 150) " +
+        "FROM test.seq_1_to_30000",
+    );
+    const sel = { includeTables: "^shop\\.orders$" };
+    const full = await run(srv, backupCommand, { backupDir: `${tmp}/full`, ...sel });
+    assert.equal(full.code, 0, full.lines.join("\n"));
+    await srv.query("UPDATE shop.orders SET n = n + 1 WHERE id BETWEEN 100 AND 130");
+    const inc = await run(srv, backupCommand, {
+      backupDir: `${tmp}/inc`,
+      incremental: true,
+      incrementalBase: `dir:${tmp}/full`,
+      ...sel,
+    });
+    assert.equal(inc.code, 0, inc.lines.join("\n"));
+    const read = async (d: string) =>
+      JSON.parse(await Deno.readTextFile(`${tmp}/${d}/${MANIFEST_FILE}`)) as Manifest;
+    const base = await read("full");
+    const incM = await read("inc");
+    // The case itself: the incremental started from a checkpoint below the base's end LSN.
+    assert.ok(
+      BigInt(incM.startLsn!) < BigInt(base.endLsn!),
+      `checkpoint ${incM.startLsn}, base end ${base.endLsn}`,
+    );
+    const pages = base.entries.find((e) => e.path === "shop/orders.ibd")!.size / 16384;
+    const t = (inc.doc.tablespaces as { file: string; deltaPages: number }[])
+      .find((t) => t.file === "shop/orders.ibd")!;
+    assert.ok(t.deltaPages < 20, `${t.deltaPages} of ${pages} pages in the delta`);
+    await restoreAndCompare(
+      srv,
+      { backupDir: `${tmp}/full`, incrementalBackupDir: [`${tmp}/inc`] },
+      ["orders"],
+      await checksums(srv, "shop", ["orders"]),
+    );
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+    await Deno.remove(tmpdir, { recursive: true });
   }
 });

@@ -379,10 +379,14 @@ class PageLsnRun {
       }
       const hot = same ? f.hotPages : undefined;
       let kept = 0;
+      // An incremental's delta file needs no page the base already has: one whose LSN
+      // is at most the base's end LSN has not changed since (the checkpoint can lag
+      // behind that LSN, and the pages between them were taken again).
+      const baseEnd = f.copy === "delta" && same ? this.opts.incremental!.endLsn : 0n;
       const it = scanChangedPages(fh, {
         pageSize: ps,
         length: size,
-        since: startLsn,
+        since: baseEnd > startLsn ? baseEnd : startLsn,
         allFrom: same ? f.hotBytes / ps : 0,
         skip: hot && ((p, lsn) => hot.unchanged(p, lsn) && ++kept > 0),
       });
