@@ -11,11 +11,14 @@
  * Prints sizes and times; targets: incremental image <= 5% of the full one and smaller
  * than mariadb-backup's delta, time <= 1.5x `ibvault validate` of the same files.
  *
+ * ibvault is the shipped binary (dist/ibvault) when built, else cli.ts under Deno
+ * (IBVAULT_BENCH_DENO=1 forces that).
+ *
  * Options: `--size-mb=N` (default 256; 2048 for the issue's figure), `--rounds=N` (default 2).
  */
 import { parseArgs } from "node:util";
 import { startServer } from "./throwaway_server.ts";
-import { fillBench, timed } from "./bench_support.ts";
+import { fillBench, ibvaultCommand, timed } from "./bench_support.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -30,9 +33,8 @@ if (args.values.help) {
   Deno.exit(0);
 }
 const ROUNDS = Number(args.values.rounds);
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
-const DENO = new URL("../node_modules/deno/deno", import.meta.url).pathname;
+const IB = ibvaultCommand();
+console.log(`ibvault = ${IB.label}`);
 
 async function du(path: string): Promise<number> {
   const out = await new Deno.Command("du", { args: ["-sb", path], stdout: "piped" }).output();
@@ -51,7 +53,7 @@ const srv = await startServer({
 try {
   const mb = await fillBench(srv, Number(args.values["size-mb"]), 1);
   const ib = (cmd: string) =>
-    `${DENO} run -A --config ${CONFIG} ${CLI} ${cmd} --socket=${srv.socket} --user=root ` +
+    `${IB.command} ${cmd} --socket=${srv.socket} --user=root ` +
     `--no-defaults --include-tables='^bench\\.'`;
   const mbFull = `${work}/mb-full`;
   await timed(
@@ -107,7 +109,7 @@ try {
       },
       async () => {
         const t = await timed(
-          `${DENO} run -A --config ${CONFIG} ${CLI} validate ${srv.datadir}/bench/t1.ibd`,
+          `${IB.command} validate ${srv.datadir}/bench/t1.ibd`,
         );
         best.val = Math.min(best.val, t.seconds);
         return `ibvault validate t1.ibd ${t.seconds.toFixed(2)} s`;

@@ -13,12 +13,15 @@
  * targets: tables locked no longer than 1.5x `cat` of the selected files, whatever the output
  * speed; the whole backup no slower than 1.1x full locking.
  *
+ * ibvault is the shipped binary (dist/ibvault) when built, else cli.ts under Deno
+ * (IBVAULT_BENCH_DENO=1 forces that).
+ *
  * Options: `--size-mb=N` (default 256; 2048 for the issue's figure), `--tables=N` (default 4),
  * `--rounds=N` (default 2), `--pipe-mbps=N` (default 40).
  */
 import { parseArgs } from "node:util";
 import { startServer, type ThrowawayServer } from "./throwaway_server.ts";
-import { fillBench, mariabackupLock, timed } from "./bench_support.ts";
+import { fillBench, ibvaultCommand, mariabackupLock, timed } from "./bench_support.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -40,9 +43,7 @@ if (args.values.help) {
 const SIZE_MB = Number(args.values["size-mb"]);
 const ROUNDS = Number(args.values.rounds);
 const MBPS = Number(args.values["pipe-mbps"]);
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
-const DENO = new URL("../node_modules/deno/deno", import.meta.url).pathname;
+const IB = ibvaultCommand();
 const THROTTLE = `pv -q -L ${MBPS}m > /dev/null`;
 
 const serverTmp = await Deno.makeTempDir({ prefix: "ibvault-bench-tmp-" });
@@ -56,9 +57,9 @@ const srv: ThrowawayServer = await startServer({
 });
 try {
   const mb = await fillBench(srv, SIZE_MB, Number(args.values.tables));
-  console.log(`${mb} MiB of .ibd files in bench.t1..t${args.values.tables}`);
+  console.log(`${mb} MiB of .ibd files in bench.t1..t${args.values.tables}; ibvault = ${IB.label}`);
   const conn = `--socket=${srv.socket} --user=root --no-defaults --include-tables='^bench\\.'`;
-  const ib = (cmd: string) => `${DENO} run -A --config ${CONFIG} ${CLI} ${cmd} ${conn}`;
+  const ib = (cmd: string) => `${IB.command} ${cmd} ${conn}`;
   const runs: { name: string; script: () => string; lock: (err: string) => number | undefined }[] =
     [
       {

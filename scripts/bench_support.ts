@@ -1,5 +1,21 @@
 /** What the engine benchmarks share: filling tables, timing a pipeline, mariadb-backup's lock. */
+import { existsSync } from "node:fs";
 import type { ThrowawayServer } from "./throwaway_server.ts";
+
+/**
+ * How a bench runs ibvault: the shipped binary (dist/ibvault, what a DBA runs) when it
+ * is built, else cli.ts under Deno (also with IBVAULT_BENCH_DENO=1). `label` says which.
+ */
+export function ibvaultCommand(): { command: string; label: string } {
+  const binary = new URL("../dist/ibvault", import.meta.url).pathname;
+  if (Deno.env.get("IBVAULT_BENCH_DENO") !== "1" && existsSync(binary)) {
+    return { command: binary, label: "dist/ibvault" };
+  }
+  const deno = new URL("../node_modules/deno/deno", import.meta.url).pathname;
+  const config = new URL("../deno.json", import.meta.url).pathname;
+  const cli = new URL("../cli.ts", import.meta.url).pathname;
+  return { command: `${deno} run -A --config ${config} ${cli}`, label: "cli.ts under Deno" };
+}
 
 /** Fill `bench.t1..tN` with about `mb` MiB; returns the MiB of .ibd files made. */
 export async function fillBench(srv: ThrowawayServer, mb: number, tables: number): Promise<number> {
