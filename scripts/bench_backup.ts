@@ -14,6 +14,7 @@
  */
 import { parseArgs } from "node:util";
 import { startServer, type ThrowawayServer } from "./throwaway_server.ts";
+import { fillBench, timed } from "./bench_support.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -43,49 +44,6 @@ const COMMAND_MODULE = new URL("../lib/commands/backup_to_image.ts", import.meta
 const OPTIONS_MODULE = new URL("../lib/commands/options.ts", import.meta.url).href;
 const REPORTER_MODULE = new URL("../lib/progress/reporter.ts", import.meta.url).href;
 const REGISTRY_MODULE = new URL("../lib/commands/mod.ts", import.meta.url).href;
-
-/** Fill `bench.t1..tN` with about `mb` MiB of rows (half compressible text, half random). */
-async function fill(srv: ThrowawayServer, mb: number, tables: number): Promise<void> {
-  await srv.query("CREATE DATABASE bench");
-  const rowBytes = 320; // on disk, with the secondary index and page fill
-  const rowsPerTable = Math.ceil((mb * 1024 * 1024) / tables / rowBytes);
-  await srv.query(
-    "CREATE TABLE bench.t1 (id BIGINT AUTO_INCREMENT PRIMARY KEY, a CHAR(32), " +
-      "b VARCHAR(200), n BIGINT, KEY (n))",
-  );
-  await srv.query(
-    "INSERT INTO bench.t1 (a, b, n) SELECT MD5(seq), REPEAT(CONCAT('row ', seq % 97, ' '), 20), " +
-      "FLOOR(RAND() * 1e12) FROM bench.seq_1_to_1000",
-  );
-  let rows = 1000;
-  while (rows < rowsPerTable) {
-    const add = Math.min(rows, rowsPerTable - rows);
-    await srv.query(
-      `INSERT INTO bench.t1 (a, b, n) SELECT MD5(RAND()), b, FLOOR(RAND() * 1e12) ` +
-        `FROM bench.t1 LIMIT ${add}`,
-    );
-    rows += add;
-  }
-  for (let i = 2; i <= tables; i++) {
-    await srv.query(`CREATE TABLE bench.t${i} LIKE bench.t1`);
-    await srv.query(`INSERT INTO bench.t${i} SELECT * FROM bench.t1`);
-  }
-  await srv.query("FLUSH TABLES");
-}
-
-/** Run a shell pipeline; return wall seconds and its stderr. */
-async function timed(script: string): Promise<{ seconds: number; stderr: string }> {
-  const start = performance.now();
-  const out = await new Deno.Command("bash", {
-    args: ["-o", "pipefail", "-c", script],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const seconds = (performance.now() - start) / 1000;
-  const stderr = new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`failed (exit ${out.code}): ${script}\n${stderr.slice(-3000)}`);
-  return { seconds, stderr };
-}
 
 /**
  * mariadb-backup's lock windows from its log (1 s resolution): DDL blocked from
@@ -146,7 +104,7 @@ const srv = await startServer({
 try {
   console.log(`creating ~${SIZE_MB} MiB in ${TABLES} tables ...`);
   const t0 = performance.now();
-  await fill(srv, SIZE_MB, TABLES);
+  await fillBench(srv, SIZE_MB, TABLES);
   let bytes = 0;
   for await (const e of Deno.readDir(`${srv.datadir}/bench`)) {
     if (e.name.endsWith(".ibd")) bytes += (await Deno.stat(`${srv.datadir}/bench/${e.name}`)).size;

@@ -22,9 +22,6 @@
 const ROOT = Deno.env.get("IBVAULT_BENCH_DIR") ?? "/tmp/ibvault-bench-image";
 const TOTAL_MB = Number(Deno.env.get("IBVAULT_BENCH_MB") ?? 2048);
 const RUNS = Math.max(1, Number(Deno.env.get("IBVAULT_BENCH_RUNS") ?? 3));
-const DENO = new URL("../node_modules/deno/deno", import.meta.url).pathname;
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-const BINARY = new URL("../dist/ibvault", import.meta.url).pathname;
 const KEY = "6b657900112233445566778899aabbccddeeff00112233445566778899aabbcc";
 const IV = "00112233445566778899aabbccddeeff";
 const PAGE = 16384;
@@ -32,6 +29,7 @@ import { writeManifest } from "../lib/core/manifest_io.ts";
 import { manifestForFiles } from "../lib/backupdir/source.ts";
 import { walkFiles } from "../lib/backupdir/walk.ts";
 import { benchCodecs } from "./bench_codecs.ts";
+import { ibvaultCommand } from "./bench_support.ts";
 
 /** Tablespace-like pages: a header, ~11.5 KiB of high-entropy rows, a structured tail. */
 async function generate(dir: string) {
@@ -128,8 +126,7 @@ async function compare(
 }
 
 if (import.meta.main && Deno.env.get("IBVAULT_BENCH_ONLY") === "codecs") {
-  const useBinary = Deno.env.get("IBVAULT_BENCH_DENO") !== "1" && (await exists(BINARY));
-  await benchCodecs(useBinary ? BINARY : `${DENO} run -A ${CLI}`, RUNS, KEY, IV);
+  await benchCodecs(ibvaultCommand().command, RUNS, KEY, IV);
 } else if (import.meta.main) {
   const data = `${ROOT}/data`;
   if (!(await exists(`${data}/ibvault_manifest.json`))) {
@@ -137,15 +134,12 @@ if (import.meta.main && Deno.env.get("IBVAULT_BENCH_ONLY") === "codecs") {
     await generate(data);
   }
   const mb = (await du(data)) / 1e6;
-  const useBinary = Deno.env.get("IBVAULT_BENCH_DENO") !== "1" && (await exists(BINARY));
-  const ib = useBinary ? BINARY : `${DENO} run -A ${CLI}`;
+  const { command: ib, label } = ibvaultCommand();
   const env = { K: KEY };
   const enc = `openssl enc -aes-256-cbc -K ${KEY} -iv ${IV}`;
   const rm = (p: string) => Deno.remove(p, { recursive: true }).catch(() => {});
   console.log(
-    `data set: ${mb.toFixed(0)} MB in ${data}; ibvault = ${
-      useBinary ? "dist/ibvault" : "cli.ts under deno"
-    }; ${RUNS} alternating runs each`,
+    `data set: ${mb.toFixed(0)} MB in ${data}; ibvault = ${label}; ${RUNS} alternating runs each`,
   );
   await sh(`cat ${data}/sbtest/* > /dev/null`); // warm the page cache
 
