@@ -8,6 +8,24 @@ import assert from "node:assert/strict";
 import mysql from "mysql2/promise";
 import { BINARY } from "./cli_helpers.ts";
 import { startBackupServer, writable } from "./fixtures/server.ts";
+import type { ThrowawayServer } from "../scripts/throwaway_server.ts";
+
+/** The built binary's backup-to-image of `db` on `srv`, with `extra` options, stdout and stderr piped. */
+function spawnImageBackup(srv: ThrowawayServer, ...extra: string[]): Deno.ChildProcess {
+  return new Deno.Command(BINARY, {
+    args: [
+      "backup-to-image",
+      "--no-defaults",
+      `--socket=${srv.socket}`,
+      "--user=root",
+      "--include-tables=^db\\.",
+      "--no-progress",
+      ...extra,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
 
 Deno.test("binary: SIGINT and SIGTERM during backup-to-image end with exit 3, never 'completed OK'", async () => {
   await using srv = await startBackupServer();
@@ -18,19 +36,7 @@ Deno.test("binary: SIGINT and SIGTERM during backup-to-image end with exit 3, ne
   }
   await srv.query(setup);
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    const child = new Deno.Command(BINARY, {
-      args: [
-        "backup-to-image",
-        "--no-defaults",
-        `--socket=${srv.socket}`,
-        "--user=root",
-        "--include-tables=^db\\.",
-        "--backup-image=-",
-        "--no-progress",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = spawnImageBackup(srv, "--backup-image=-");
     // Nobody reads stdout yet: the run fills the pipe and waits there, mid-image.
     await new Promise((r) => setTimeout(r, 2500));
     child.kill(signal);
@@ -92,19 +98,7 @@ Deno.test("binary: a signal near the end (tables unlocked, the image's last entr
   }
   await srv.query(setup);
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    const child = new Deno.Command(BINARY, {
-      args: [
-        "backup-to-image",
-        "--no-defaults",
-        `--socket=${srv.socket}`,
-        "--user=root",
-        "--include-tables=^db\\.",
-        "--backup-image=-",
-        "--no-progress",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = spawnImageBackup(srv, "--backup-image=-");
     const err = stderrLines(child);
     // Read the image until the tables are locked, then stop: after the unlock the
     // run blocks on the full pipe while writing the last entries.
@@ -147,21 +141,12 @@ Deno.test("binary: a signal during the last table (its lock waits) leaves no ima
     await holder.query("UPDATE db.b SET id = id WHERE id = 1");
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       const image = `${tmp}/${signal}.ibv`;
-      const child = new Deno.Command(BINARY, {
-        args: [
-          "backup-to-image",
-          "--no-defaults",
-          `--socket=${srv.socket}`,
-          "--user=root",
-          "--include-tables=^db\\.",
-          `--backup-image=${image}`,
-          "--use-tts=with-full-locking",
-          "--lock-per-table",
-          "--no-progress",
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
+      const child = spawnImageBackup(
+        srv,
+        `--backup-image=${image}`,
+        "--use-tts=with-full-locking",
+        "--lock-per-table",
+      );
       const err = stderrLines(child);
       // `a` is done; `b`, the last table, waits for its lock behind the transaction.
       await err.until(/unlocked `db`\.`a` after/);
