@@ -56,7 +56,9 @@ export async function runBinary(
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    // script(1) runs the line with $SHELL, /bin/sh when unset (as on CI): the
+    // quoting above is bash's.
+    env: { NO_COLOR: "1", SHELL: "/bin/bash" },
   }).spawn();
   const stdout = collect(child.stdout);
   const stderr = collect(child.stderr);
