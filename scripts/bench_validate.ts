@@ -3,11 +3,12 @@
  * tablespaces written by the throwaway MariaDB (generated once into
  * /tmp/ibvault-bench-validate/ or $IBVAULT_BENCH_DIR, page cache warmed): `cat` to /dev/null (the ceiling),
  * `innochecksum` over the files one after another, `innochecksum` as two processes
- * in parallel (each over half the files: the machine's limit for the peer), and the
- * in-process engine, alternating in every round. Prints MB/s (10^6 bytes), best and
- * range, the ratios, and the wall time of the binary on one small file beside
- * innochecksum's. `--size-mb=N` changes the data size,
- * `--threads=N` the worker count (default: cores), `--rounds=N` the repeats.
+ * in parallel (each over half the files: the machine's limit for the peer), the
+ * shipped binary (`dist/ibvault validate`, what a DBA runs; `deno task compile`
+ * builds it) and the in-process engine under Deno, alternating in every round.
+ * Prints MB/s (10^6 bytes), best and range, the ratios, and the wall time of the
+ * binary on one small file beside innochecksum's. `--size-mb=N` changes the data
+ * size, `--threads=N` the thread count (default: cores), `--rounds=N` the repeats.
  */
 import os from "node:os";
 import { startServer } from "./throwaway_server.ts";
@@ -19,8 +20,8 @@ const arg = (name: string, dflt: number) => {
   return a ? Number(a.split("=")[1]) : dflt;
 };
 const sizeMb = arg("size-mb", 2000);
+const rounds = arg("rounds", 5);
 const threads = arg("threads", os.availableParallelism?.() ?? os.cpus().length);
-const rounds = arg("rounds", 3);
 const dir = (Deno.env.get("IBVAULT_BENCH_DIR") ?? "/tmp/ibvault-bench-validate") + "/";
 
 async function generate(): Promise<void> {
@@ -109,6 +110,19 @@ for (let r = 0; r < rounds; r++) {
   );
   note("innochecksum x2", await time(() => Promise.all(halves.map(innochecksumOver))));
   if (haveBin) {
+    note(
+      "ibvault binary",
+      await time(() =>
+        run(bin, [
+          "validate",
+          "--no-progress",
+          "--no-log",
+          `--threads=${threads}`,
+          "--innodb-checksum-algorithm=strict_crc32",
+          ...list,
+        ])
+      ),
+    );
     for (let i = 0; i < 3; i++) {
       note("small: innochecksum", await time(() => run("innochecksum", [small])));
       note("small: ibvault binary", await time(() => run(bin, ["validate", small])));
@@ -120,20 +134,26 @@ const range = (k: string) => {
   const rates = times[k].map((s) => mb / s).sort((a, b) => a - b);
   return `${rates[0].toFixed(0)}-${rates[rates.length - 1].toFixed(0)}`;
 };
-for (const k of ["cat", "innochecksum", "innochecksum x2", "ibvault"]) {
+const rows = ["cat", "innochecksum", "innochecksum x2", "ibvault", "ibvault binary"];
+for (const k of rows.filter((r) => times[r])) {
   console.log(
     `${k.padEnd(16)} ${(mb / best(k)).toFixed(0).padStart(7)} MB/s best, ${range(k)} MB/s range`,
   );
 }
-const ratios = (peer: string) => {
-  const r = times.ibvault.map((s, i) => times[peer][i] / s).sort((a, b) => a - b);
-  return `${(best(peer) / best("ibvault")).toFixed(2)}x best-of, ${r[0].toFixed(2)}-${
+const ratios = (mine: string, peer: string) => {
+  const r = times[mine].map((s, i) => times[peer][i] / s).sort((a, b) => a - b);
+  return `${(best(peer) / best(mine)).toFixed(2)}x best-of, ${r[0].toFixed(2)}-${
     r[r.length - 1].toFixed(2)
-  }x per round`;
+  }x per round (median ${r[Math.floor(r.length / 2)].toFixed(2)}x)`;
 };
-console.log(`ibvault / innochecksum (1 process): ${ratios("innochecksum")}`);
-console.log(`ibvault / innochecksum (2 processes in parallel): ${ratios("innochecksum x2")}`);
-console.log(`ibvault / cat: ${(best("cat") / best("ibvault")).toFixed(2)}x`);
+for (const [mine, label] of [["ibvault binary", "binary"], ["ibvault", "in-process"]]) {
+  if (!times[mine]) continue;
+  console.log(`ibvault ${label} / innochecksum (1 process): ${ratios(mine, "innochecksum")}`);
+  console.log(
+    `ibvault ${label} / innochecksum (2 processes in parallel): ${ratios(mine, "innochecksum x2")}`,
+  );
+  console.log(`ibvault ${label} / cat: ${(best("cat") / best(mine)).toFixed(2)}x`);
+}
 if (haveBin) {
   const ms = (k: string) => {
     const t = times[k].map((s) => s * 1000).sort((a, b) => a - b);

@@ -55,7 +55,8 @@ Deno.test("validate pool: workers and the calling thread agree", async () => {
     pieceSize: 65536,
   });
   const inline = new ValidatePool(0);
-  const pool = new ValidatePool(2);
+  // Three threads: the calling one and two workers.
+  const pool = new ValidatePool(3);
   try {
     await pool.whenReady();
     assert.equal(pool.size, 2);
@@ -70,9 +71,19 @@ Deno.test("validate pool: workers and the calling thread agree", async () => {
     assert.deepEqual(all.result.corrupt.map((c) => c.page), [9, 10, 11]);
     assert.equal(all.result.flavours[0], 1);
     assert.equal(all.result.flavours[1], 92);
+    // With every worker's queue full (4 tasks each), the next task runs on the calling thread.
+    const burst = await Promise.all(
+      Array.from({ length: 9 }, (_, i) => pool.run(task(10 + i, 0, 96))),
+    );
+    for (const r of burst) {
+      if (r.error !== undefined) throw new Error(r.error);
+      assert.deepEqual(r.result.corrupt.map((c) => c.page), [9, 10, 11]);
+    }
+    assert.equal(pool.inlineRuns, 1);
+    assert.equal(pool.concurrency, 9);
   } finally {
-    await pool.close();
-    await inline.close();
+    pool.close();
+    inline.close();
     Deno.removeSync(dir, { recursive: true });
   }
 });
@@ -94,7 +105,7 @@ Deno.test("validate pool: a small run stays on the calling thread; workers start
     pieceSize: 65536,
   });
   // Room for two tasks on the calling thread, then the workers start.
-  const pool = new ValidatePool(2, 2 * 96 * 16384);
+  const pool = new ValidatePool(3, 2 * 96 * 16384);
   try {
     for (const id of [1, 2]) {
       const r = await pool.run(task(id));
@@ -111,7 +122,7 @@ Deno.test("validate pool: a small run stays on the calling thread; workers start
     assert.deepEqual(r.result.corrupt.map((c) => c.page), [9, 10, 11]);
     assert.equal(pool.inlineRuns, 3, "once ready, tasks go to the workers");
   } finally {
-    await pool.close();
+    pool.close();
     Deno.removeSync(dir, { recursive: true });
   }
 });

@@ -1,12 +1,17 @@
 /**
- * A pool of validation workers (Web Workers where available, else
- * `node:worker_threads`; one WASM instance each). Tasks go to the least busy
- * ready worker; the caller bounds how many are in flight. Starting a worker
- * takes tens of milliseconds under Deno, so until a worker has raised its
- * ready flag (shared memory, so no event-loop turn is needed to see it) tasks
- * run on the calling thread. If workers cannot be started, every task runs on
- * the calling thread.
+ * A pool of validation threads: the calling thread plus workers (Web Workers
+ * where available, else `node:worker_threads`; one WASM instance each), so
+ * `threads` of them use that many cores and `threads: 1` starts no worker.
+ * Each worker holds up to {@link QUEUE} tasks, so it never waits for the
+ * calling thread between two of them; a task that finds every ready worker's
+ * queue full runs on the calling thread, which then yields one event-loop turn
+ * so that workers' replies are taken and they get new tasks. Starting a worker
+ * takes tens of milliseconds, so until a worker has raised its ready flag
+ * (shared memory, so no event-loop turn is needed to see it) its share runs on
+ * the calling thread too. If workers cannot be started, every task runs on the
+ * calling thread.
  */
+import { setImmediate } from "node:timers";
 import { inBunBinary, startWorker } from "../workers.ts";
 import fs from "node:fs";
 import { allocPageBuffer, type PageBuffer } from "./checksum_kernels.ts";
@@ -49,6 +54,12 @@ function nodeWorker(onMessage: OnMessage, onError: OnError): Port {
   return { post: (m) => w.postMessage(m), terminate: () => w.terminate() };
 }
 
+/** Tasks a worker holds at once: enough work to cover the calling thread's turn. */
+const QUEUE = 4;
+
+/** One event-loop turn (timers and messages run), not just a microtask. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** The worker pool. */
 export class ValidatePool {
   #slots: Slot[] = [];
@@ -58,13 +69,14 @@ export class ValidatePool {
   #inlineBudget: number;
 
   /**
-   * A pool of `threads` workers; 0 runs every task on the calling thread. The
-   * first `inlineFirst` bytes of tasks run on the calling thread before any
-   * worker starts, so a small run never pays for starting one (default 0:
-   * start them now).
+   * A pool of `threads` threads, the calling one included (`threads - 1`
+   * workers; 0 or 1 runs every task on the calling thread). The first
+   * `inlineFirst` bytes of tasks run on the calling thread before any worker
+   * starts, so a small run never pays for starting one (default 0: start them
+   * now).
    */
   constructor(threads: number, inlineFirst = 0) {
-    this.#threads = threads;
+    this.#threads = Math.max(0, threads - 1);
     this.#inlineBudget = inlineFirst;
     if (inlineFirst <= 0) this.#start();
   }
@@ -80,9 +92,22 @@ export class ValidatePool {
     }
   }
 
+  /**
+   * Tasks of about `bytes` in all are coming: start the workers now, not once
+   * the calling thread's share before them is used up, if they exceed it.
+   */
+  expect(bytes: number): void {
+    if (this.#threads > 0 && bytes > this.#inlineBudget) this.#start();
+  }
+
   /** Number of workers (0 when running inline). */
   get size(): number {
     return this.#slots.length;
+  }
+
+  /** How many tasks a caller should keep in flight to keep every thread busy. */
+  get concurrency(): number {
+    return Math.max(this.#threads, this.#slots.length) * QUEUE + 1;
   }
 
   /** Tasks run on the calling thread so far (while no worker was ready, or without workers). */
@@ -127,7 +152,7 @@ export class ValidatePool {
     return slot;
   }
 
-  /** Run one task and resolve with the worker's reply. */
+  /** Run one task and resolve with the worker's reply (or the calling thread's result). */
   run(task: RangeTask): Promise<WorkerReply> {
     if (this.#threads > 0) {
       this.#inlineBudget -= task.length;
@@ -138,9 +163,14 @@ export class ValidatePool {
     let best: Slot | undefined;
     for (const s of this.#slots) {
       if (!s.ready && !s.dead && Atomics.load(s.flag, 0) === 1) s.ready = true;
-      if (s.ready && (!best || s.pending.size < best.pending.size)) best = s;
+      if (s.ready && s.pending.size < QUEUE && (!best || s.pending.size < best.pending.size)) {
+        best = s;
+      }
     }
-    if (!best) return Promise.resolve(this.#runInline(task));
+    if (!best) {
+      const reply = this.#runInline(task);
+      return nextTurn().then(() => reply);
+    }
     const slot = best;
     return new Promise((resolve) => {
       slot.pending.set(task.id, resolve);
@@ -164,10 +194,13 @@ export class ValidatePool {
     }
   }
 
-  /** Stop every worker. */
-  async close(): Promise<void> {
+  /**
+   * Stop every worker. Their threads end on their own time: waiting for that
+   * (~7 ms in a bun binary) would only delay the end of the run.
+   */
+  close(): void {
     const slots = this.#slots;
     this.#slots = [];
-    await Promise.all(slots.map((s) => s.port.terminate()));
+    for (const s of slots) void Promise.resolve(s.port.terminate()).catch(() => {});
   }
 }

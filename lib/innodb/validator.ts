@@ -3,7 +3,7 @@
  * small files, everything) is read on the calling thread to learn its page
  * size and format and judged there; the rest of a larger file is cut into
  * blocks that the worker pool reads straight into WASM memory and judges.
- * Memory stays bounded: at most two blocks per worker are in flight, files are
+ * Memory stays bounded: workers read their blocks into their own page buffer, files are
  * taken from the input lazily and each file's report is handed on when done.
  * A file that cannot be read, is empty or too short becomes an error record;
  * the run goes on with the next file.
@@ -32,7 +32,7 @@ export interface ValidateInput {
 
 /** Engine settings. */
 export interface EngineOptions {
-  /** Worker threads (default 1; 0 checks on the calling thread). */
+  /** Threads that check pages, the calling one included (default 1: it alone). */
   threads?: number;
   algorithm?: ChecksumAlgorithm;
   /** Stop a file after this many corrupt pages (default 64). */
@@ -293,7 +293,9 @@ export async function validateEach(
     let first: IteratorResult<{ file: Prepared; task: RangeTask }> | undefined = source.next();
     if (first.done) return;
     pool = new ValidatePool(threads, INLINE_FIRST);
-    const depth = Math.max(1, threads) * 2;
+    // A first file larger than the calling thread's share starts the workers at once.
+    pool.expect(first.value.file.report.bytes - first.value.task.offset);
+    const depth = pool.concurrency;
     const runOne = async (): Promise<void> => {
       for (;;) {
         if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
@@ -330,6 +332,6 @@ export async function validateEach(
     await Promise.all(Array.from({ length: depth }, runOne));
   } finally {
     source.return(undefined);
-    await pool?.close();
+    pool?.close();
   }
 }

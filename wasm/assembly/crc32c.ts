@@ -1,29 +1,35 @@
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78).
 //
-// Long inputs use the sparse-polynomial fold. Z(x) = x^209 + x^144 + x^54 + x^39 + x^14 + 1 is a
+// Long inputs use the sparse-polynomial fold. Z(x) = x^290 + x^136 + x^113 + x^107 + x^32 + 1 is a
 // multiple of the generator (the tests check it), hence so is Z(y) = Z(x)^8 with y = x^8: its
 // exponents count bytes. XORing a multiple of the generator into a message leaves its CRC
-// unchanged, so every byte m[j] at least 209 bytes from the end of the folded span can be cleared
-// and XORed into m[j+65], m[j+155], m[j+170], m[j+195] and m[j+209]. In "pull" form the folded
-// byte is f[j] = m[j] ^ f[j-65] ^ f[j-155] ^ f[j-170] ^ f[j-195] ^ f[j-209]: one forward pass of
-// (unaligned) v128 loads and XORs, as the smallest distance, 65, exceeds a vector's 16 bytes.
-// The cleared bytes become zeros, whose raw CRC from a zero register is zero, so only the 224
+// unchanged, so every byte m[j] at least 290 bytes from the end of the folded span can be cleared
+// and XORed into m[j+154], m[j+177], m[j+183], m[j+258] and m[j+290]. In "pull" form the folded
+// byte is f[j] = m[j] ^ f[j-154] ^ f[j-177] ^ f[j-183] ^ f[j-258] ^ f[j-290]: one forward pass of
+// (unaligned) v128 loads and XORs, as the smallest distance exceeds a vector's 16 bytes.
+// The cleared bytes become zeros, whose raw CRC from a zero register is zero, so only the 304
 // tail bytes (and any bytes after them) go through slicing-by-16. The initial register is XORed
 // into the first 4 bytes, which for a reflected CRC is the same as starting from that register.
 // The input is never written: f[] lives in a sliding scratch window in module-owned memory.
 // (Byte units keep the sliced tail 4x shorter than 4-byte units at the same cost per vector.)
+// Why this Z and not the lowest-degree one, x^209 + x^144 + x^54 + x^39 + x^14 + 1: its smallest
+// distance, 65 bytes, made each vector load f values stored four vectors earlier, unaligned to
+// those stores, so the load waited for the stores to reach the cache (no store forwarding). With
+// every distance at least 154 bytes (the lowest degree for that), a single fold ran 7,700 ->
+// 12,200 MB/s on 16 KiB pages under bun; the pair below, which hid the stall by interleaving,
+// kept its speed.
 
 const POLY: u32 = 0x82f63b78;
 
 /** Slicing-by-16 tables: TABLES[k*256 + b] is the CRC of byte b followed by k zero bytes. */
 const TABLES: usize = memory.data(16 * 256 * 4, 64);
 
-/** Fold distances in bytes (209 minus the other exponents of Z). */
-const D1: usize = 65;
-const D2: usize = 155;
-const D3: usize = 170;
-const D4: usize = 195;
-const D5: usize = 209;
+/** Fold distances in bytes (290 minus the other exponents of Z). */
+const D1: usize = 154;
+const D2: usize = 177;
+const D3: usize = 183;
+const D4: usize = 258;
+const D5: usize = 290;
 /** Tail bytes handled by slicing: whole vectors covering at least D5. */
 const TAIL_BYTES: usize = (D5 + 15) & ~15;
 /** History kept below the write position so f[j - D5] is always readable. */
@@ -205,9 +211,188 @@ function foldLong(p: usize, len: usize, reg: u32): usize {
   return cleared + LONG_TAIL;
 }
 
+// Page-sized inputs (MID_MIN..WINDOW bytes, i.e. 16 and 32 KiB pages) use Z2 then Z, fused.
+// Z2 clears the first C bytes (C a multiple of 16, leaving R = len - C >= L3 bytes) with three
+// history loads per vector instead of Z's five. Its pulls need no zeroed history: a term at
+// distance L applies only from byte L on (the vector that straddles L takes it under a mask).
+// The R bytes left, u[t] = m[C+t] ^ the Z2 terms whose source lies in the cleared part (distance
+// L for t < L), are never stored: they are the input of the Z fold, computed as it reads them.
+const MID_MIN: usize = 2 * LONG_TAIL + 16;
+const MID_MAX: usize = WINDOW;
+/** 16 bytes of 0xff then 16 of zero: a lane mask is a load from inside it. */
+const MASKS: usize = memory.data<u8>([
+  255,
+  255,
+  255,
+  255,
+  255,
+  255,
+  255,
+  255,
+  255,
+  255,
+  255,
+  255,
+  255,
+  255,
+  255,
+  255,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+]);
+/** Lanes below k (0..16) set. */
+function lanesBelow(k: usize): v128 {
+  return v128.load(MASKS + 16 - k);
+}
+/** The Z2 terms of the vector of u at tail offset t (h: the Z2 value of tail offset 0). */
+function tailTerms(h: usize, t: usize): v128 {
+  let v = i32x4(0, 0, 0, 0);
+  if (t + 16 <= L1) v = v128.load(h + t - L1);
+  else if (t < L1) v = v128.and(v128.load(h + t - L1), lanesBelow(L1 - t));
+  if (t + 16 <= L2) v = v128.xor(v, v128.load(h + t - L2));
+  else if (t < L2) v = v128.xor(v, v128.and(v128.load(h + t - L2), lanesBelow(L2 - t)));
+  if (t + 16 <= L3) v = v128.xor(v, v128.load(h + t - L3));
+  else if (t < L3) v = v128.xor(v, v128.and(v128.load(h + t - L3), lanesBelow(L3 - t)));
+  return v;
+}
+/** The vector of u at tail offset t (m: the tail's first input byte). */
+function tailInput(m: usize, h: usize, t: usize): v128 {
+  return v128.xor(v128.load(m + t), tailTerms(h, t));
+}
+const UTAIL: usize = memory.data(16, 64);
+
+/** One vector of the Z fold of u: g = u ^ the g values D1..D5 back, stored (b = position - D5). */
+function zStep(u: v128, b: usize): void {
+  let v = v128.xor(u, v128.load(b, D5 - D1));
+  v = v128.xor(v, v128.load(b, D5 - D2));
+  v = v128.xor(v, v128.load(b, D5 - D3));
+  v = v128.xor(v, v128.load(b, D5 - D4));
+  v128.store(b, v128.xor(v, v128.load(b)), D5);
+}
+
+/** Raw register after [p, p+len) from `reg`, MID_MIN <= len <= MID_MAX. */
+function crcMid(p: usize, len: usize, reg: u32): u32 {
+  const c = (len - L3) & ~(<usize> 15);
+  // Z2 over [0, c): f1 at LSCR + j. Segments by which distances have begun.
+  const f = LSCR;
+  v128.store(f, v128.xor(v128.load(p), i32x4(reg, 0, 0, 0)));
+  let j: usize = 16;
+  const e1 = L1 & ~(<usize> 15);
+  const e2 = L2 & ~(<usize> 15);
+  const e3 = L3 & ~(<usize> 15);
+  for (; j < e1; j += 16) v128.store(f + j, v128.load(p + j));
+  // j == e1: the L1 term for lanes >= L1 - e1.
+  v128.store(
+    f + j,
+    v128.xor(v128.load(p + j), v128.andnot(v128.load(f + j - L1), lanesBelow(L1 - e1))),
+  );
+  for (j += 16; j < e2; j += 16) {
+    v128.store(f + j, v128.xor(v128.load(p + j), v128.load(f + j - L1)));
+  }
+  v128.store(
+    f + j,
+    v128.xor(
+      v128.xor(v128.load(p + j), v128.load(f + j - L1)),
+      v128.andnot(v128.load(f + j - L2), lanesBelow(L2 - e2)),
+    ),
+  );
+  for (j += 16; j < e3; j += 16) {
+    v128.store(
+      f + j,
+      v128.xor(v128.xor(v128.load(p + j), v128.load(f + j - L1)), v128.load(f + j - L2)),
+    );
+  }
+  v128.store(
+    f + j,
+    v128.xor(
+      v128.xor(v128.xor(v128.load(p + j), v128.load(f + j - L1)), v128.load(f + j - L2)),
+      v128.andnot(v128.load(f + j - L3), lanesBelow(L3 - e3)),
+    ),
+  );
+  for (j += 16; j < c; j += 16) {
+    v128.store(
+      f + j,
+      v128.xor(
+        v128.xor(v128.xor(v128.load(p + j), v128.load(f + j - L1)), v128.load(f + j - L2)),
+        v128.load(f + j - L3),
+      ),
+    );
+  }
+  // Z over u[0, r), r = len - c: g at SCR + t, zeroed history below SCR.
+  const r = len - c;
+  const m = p + c;
+  const h = f + c;
+  const zero = i32x4(0, 0, 0, 0);
+  for (let z = SCRATCH; z < SCR; z += 16) v128.store(z, zero);
+  const c2 = (r - TAIL_BYTES) & ~(<usize> 15);
+  // The cleared part of u by segments (no per-vector tests): all three Z2 terms, then L2 and L3,
+  // then L3 alone; a boundary vector takes its terms from tailTerms.
+  let t: usize = 0;
+  const s1 = min(c2, L1 & ~(<usize> 15));
+  for (; t < s1; t += 16) {
+    const u = v128.xor(
+      v128.xor(v128.xor(v128.load(m + t), v128.load(h + t - L1)), v128.load(h + t - L2)),
+      v128.load(h + t - L3),
+    );
+    zStep(u, SCR + t - D5);
+  }
+  if (t < c2) {
+    zStep(tailInput(m, h, t), SCR + t - D5);
+    t += 16;
+  }
+  const s2 = min(c2, L2 & ~(<usize> 15));
+  for (; t < s2; t += 16) {
+    const u = v128.xor(v128.xor(v128.load(m + t), v128.load(h + t - L2)), v128.load(h + t - L3));
+    zStep(u, SCR + t - D5);
+  }
+  if (t < c2) {
+    zStep(tailInput(m, h, t), SCR + t - D5);
+    t += 16;
+  }
+  const s3 = min(c2, L3 & ~(<usize> 15));
+  for (; t < s3; t += 16) {
+    zStep(v128.xor(v128.load(m + t), v128.load(h + t - L3)), SCR + t - D5);
+  }
+  for (; t < c2; t += 16) zStep(tailInput(m, h, t), SCR + t - D5);
+  for (let out = TAIL; out < TAIL + TAIL_BYTES; out += 16) {
+    const b = SCR + t - D5;
+    let v = tailInput(m, h, t);
+    v = v128.xor(v, v128.load(b, D5 - D1));
+    v = v128.xor(v, v128.load(b, D5 - D2));
+    v = v128.xor(v, v128.load(b, D5 - D3));
+    v = v128.xor(v, v128.load(b, D5 - D4));
+    v128.store(out, v128.xor(v, v128.load(b)));
+    v128.store(b, zero, D5);
+    t += 16;
+  }
+  let out = slice16(TAIL, TAIL_BYTES, 0);
+  if (t < r) {
+    // The last r - t (< 16) input bytes (never read past the input): their u, then sliced.
+    memory.copy(UTAIL, m + t, r - t);
+    v128.store(UTAIL, v128.xor(v128.load(UTAIL), tailTerms(h, t)));
+    out = slice16(UTAIL, r - t, out);
+  }
+  return out;
+}
+
 /** CRC-32C of [ptr, ptr+len) continuing from `crc` (0 for a fresh CRC). */
 export function crc32c(ptr: usize, len: usize, crc: u32): u32 {
   let reg = ~crc;
+  if (len >= MID_MIN && len <= MID_MAX) return ~crcMid(ptr, len, reg);
   if (len >= LONG_MIN) {
     const used = foldLong(ptr, len, reg);
     reg = slice16(LTAIL, LONG_TAIL, 0);
@@ -227,8 +412,8 @@ export function crc32cSliced(ptr: usize, len: usize, crc: u32): u32 {
   return ~slice16(ptr, len, ~crc);
 }
 
-// Two equal-length buffers at once: the fold's loads of recently stored f values (65 bytes back)
-// stall one stream; interleaving two independent streams keeps the core busy meanwhile.
+// Two equal-length buffers at once: two independent streams give the core more to overlap (this
+// mattered most with the older Z, whose loads waited for stores 65 bytes back).
 const SCRATCH2: usize = memory.data(<i32> (HIST + WINDOW), 64);
 const SCR2: usize = SCRATCH2 + HIST;
 const TAIL2: usize = memory.data(<i32> TAIL_BYTES, 64);
@@ -240,7 +425,7 @@ let pairSecond: u32 = 0;
  * crc32cPairSecond(). Folds both in one interleaved pass when len fits one window.
  */
 export function crc32cPair(p1: usize, p2: usize, len: usize): void {
-  if (len < FOLD_MIN || len > WINDOW) {
+  if (len < FOLD_MIN || len > WINDOW || len >= MID_MIN) {
     pairFirst = crc32c(p1, len, 0);
     pairSecond = crc32c(p2, len, 0);
     return;
