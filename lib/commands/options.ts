@@ -291,7 +291,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     field: "threads",
     type: "integer",
     arg: "N",
-    help: "worker threads (default: number of cores)",
+    help: "threads to work with: page checks, compression, encryption (default: number of cores)",
   },
   {
     name: "show-progress",
