@@ -149,6 +149,20 @@ Deno.test("purge-backups and check-backup over a real root of backups", async (t
     await Deno.writeTextFile(join(root, "fake.ibv"), "not an image at all");
     await Deno.writeTextFile(join(root, "x.ibv.ibvault-part"), "IBVIMG\n\0 partial");
     const others = ["README.txt", "fake.ibv", "notes", "x.ibv.ibvault-part"];
+    // Working directories of image runs (run logs only): one older than every backup the purges
+    // below keep, one newer; one that also holds another file is not one.
+    const workDir = async (name: string, at: string, extra?: string) => {
+      const log = join(root, name, "meta", "ibvault_backup-to-image_20260101T020000Z.log");
+      await Deno.mkdir(join(root, name, "meta"), { recursive: true });
+      await Deno.writeTextFile(log, "ibvault run log\n");
+      if (extra) await Deno.writeTextFile(join(root, name, extra), "x");
+      await Deno.utime(log, new Date(at), new Date(at));
+    };
+    await workDir("2025-12-01_02-00-00", "2025-12-01T02:00:00Z");
+    await workDir("2026-06-01_02-00-00", new Date().toISOString()); // written just now
+    await workDir("2025-11-01_02-00-00", "2025-11-01T02:00:00Z", "spool.tmp");
+    others.push("2025-11-01_02-00-00");
+    others.sort();
 
     await t.step("check-backup: the newest backup of the root is OK", async () => {
       const { code, r } = await check(srv, {
@@ -304,6 +318,11 @@ Deno.test("purge-backups and check-backup over a real root of backups", async (t
         /without ibvault_manifest\.json/,
       );
       assert.match(r.leftAlone.find((l) => l.name === "fake.ibv")!.reason, /no ibvault magic/);
+      assert.deepEqual(
+        r.workDirs.map((w) => [w.name, w.deleted]),
+        [["2025-12-01_02-00-00", true], ["2026-06-01_02-00-00", false]],
+      );
+      assert.match(r.workDirs[0].reason, /older than every backup kept/);
     });
 
     await t.step("check-backup: a corrupted newest backup is CRITICAL", async () => {
@@ -345,6 +364,11 @@ Deno.test("purge-backups and check-backup over a real root of backups", async (t
       const r = await purge(srv, { backupDir: root, keepLast: 1 });
       assert.deepEqual(r.deleted.map((d) => d.name), [dirs.f3]);
       assert.deepEqual(r.finished, [".old.ibvault-purging"]);
+      // The old work directory went; the newer one stays.
+      assert.deepEqual(r.workDirs.filter((w) => w.deleted).map((w) => w.name), [
+        "2025-12-01_02-00-00",
+      ]);
+      others.push("2026-06-01_02-00-00");
       assert.deepEqual(await names(root), [dirs.f1, dirs.i2, dirs.i4, ...others].sort());
       // Images in the root are backups too; an encrypted one without a key is left alone.
       await Deno.copyFile(join(tmp, "f3.ibv"), join(root, "f3.ibv"));

@@ -2,8 +2,10 @@
  * The backups in a root directory, as retention and monitoring see them: every
  * ibvault backup directory (one holding `ibvault_manifest.json`) and image
  * (`*.ibv`, or a file starting with an ibvault magic) directly under the root,
- * with its manifest's identity and chain fields, and a cheap soundness verdict.
- * Everything else is listed as left alone, with the reason.
+ * with its manifest's identity and chain fields, and a cheap soundness verdict;
+ * and every work directory (one holding nothing but ibvault run logs under
+ * `meta/`, as `backup-to-image --with-timestamp` leaves beside the image it
+ * writes elsewhere). Everything else is listed as left alone, with the reason.
  */
 import { lstat, open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -19,6 +21,7 @@ import {
 } from "../image/format.ts";
 import { decodeRecordHeader } from "../image/format.ts";
 import { PART_SUFFIX } from "../core/files.ts";
+import { isRunLogPath, RUN_LOG_DIR } from "../core/run_log_path.ts";
 
 /** Suffix of a backup being deleted by purge-backups (renamed first, then removed). */
 export const PURGING_SUFFIX = ".ibvault-purging";
@@ -54,9 +57,19 @@ export interface LeftAlone {
   reason: string;
 }
 
+/** A directory that holds only ibvault run logs (the working directory of an image run). */
+export interface WorkDir {
+  name: string;
+  path: string;
+  /** When its newest run log was last written. */
+  lastRun: Date;
+}
+
 /** What a root holds. */
 export interface RootScan {
   backups: FoundBackup[];
+  /** Oldest first. */
+  workDirs: WorkDir[];
   leftAlone: LeftAlone[];
   /** Backups an interrupted purge had already renamed for deletion. */
   purging: string[];
@@ -210,12 +223,31 @@ export async function readImageFile(
 }
 
 /**
+ * The time of the newest run log when `path` holds nothing but `meta/` with
+ * ibvault run logs in it (regular files, no links), else undefined.
+ */
+async function workDirLastRun(path: string): Promise<Date | undefined> {
+  const names = await readdir(path);
+  if (names.length !== 1 || names[0] !== RUN_LOG_DIR) return undefined;
+  const meta = join(path, RUN_LOG_DIR);
+  if (!(await lstat(meta)).isDirectory()) return undefined;
+  let last: Date | undefined;
+  for (const name of await readdir(meta)) {
+    const st = await lstat(join(meta, name));
+    if (!st.isFile() || !isRunLogPath(`${RUN_LOG_DIR}/${name}`)) return undefined;
+    if (!last || st.mtime > last) last = st.mtime;
+  }
+  return last;
+}
+
+/**
  * Scan `root`: backups directly under it (each read through `opener`), oldest
  * first, and what was left alone. Symbolic links are never followed; files still
  * being written (`.ibvault-part`) are left alone.
  */
 export async function scanRoot(root: string, opener: BackupOpener): Promise<RootScan> {
   const backups: FoundBackup[] = [];
+  const workDirs: WorkDir[] = [];
   const leftAlone: LeftAlone[] = [];
   const purging: string[] = [];
   for (const name of (await readdir(root)).sort()) {
@@ -232,7 +264,9 @@ export async function scanRoot(root: string, opener: BackupOpener): Promise<Root
       try {
         has = (await lstat(join(path, MANIFEST_FILE))).isFile();
       } catch { /* no manifest */ }
+      const lastRun = has ? undefined : await workDirLastRun(path).catch(() => undefined);
       if (has) backups.push(await readBackupDir(path, opener, name));
+      else if (lastRun) workDirs.push({ name, path, lastRun });
       else leftAlone.push({ name, reason: `a directory without ${MANIFEST_FILE}: not a backup` });
     } else if (st.isFile()) {
       const magic = await magicOf(path).catch(() => undefined);
@@ -247,5 +281,6 @@ export async function scanRoot(root: string, opener: BackupOpener): Promise<Root
   backups.sort((a, b) =>
     a.createdAt.getTime() - b.createdAt.getTime() || (a.name < b.name ? -1 : 1)
   );
-  return { backups, leftAlone, purging };
+  workDirs.sort((a, b) => a.lastRun.getTime() - b.lastRun.getTime());
+  return { backups, workDirs, leftAlone, purging };
 }

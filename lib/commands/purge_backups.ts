@@ -52,6 +52,12 @@ async function run(ctx: CommandContext, rep: RunReport): Promise<number> {
   for (const d of r.deleted) {
     report.info(`${r.dryRun ? "would delete" : "deleted"} ${stamp(d)}: ${d.reasons.join("; ")}`);
   }
+  for (const w of r.workDirs) {
+    const what = w.deleted ? (r.dryRun ? "would delete" : "deleted") : "keep";
+    report.info(
+      `${what} work directory ${w.name} (last run ${w.lastRun.slice(0, 19)}Z): ${w.reason}`,
+    );
+  }
   for (const l of r.leftAlone) report.info(`left alone ${l.name}: ${l.reason}`);
   for (const f of r.finished) report.info(`removed ${f}, left by an interrupted purge`);
   for (const f of r.failed) report.error(`could not delete ${f.name}: ${f.error}`);
@@ -60,6 +66,7 @@ async function run(ctx: CommandContext, rep: RunReport): Promise<number> {
     kept: r.kept.length,
     deleted: r.deleted.length,
     leftAlone: r.leftAlone.length,
+    workDirsDeleted: r.workDirs.filter((w) => w.deleted).length,
     failed: r.failed.length,
     bytes: freed,
   };

@@ -3,11 +3,19 @@
  * policy.ts), delete what goes. A directory is first renamed to a hidden
  * `.NAME.ibvault-purging` (one atomic step: it stops being a backup at once),
  * then removed; a later run finishes what an interrupted one renamed. Images are
- * unlinked. Nothing that is not an ibvault backup is touched.
+ * unlinked. A work directory (only run logs, see catalog/scan.ts) goes once its
+ * newest log is older than every backup kept: the logs stay as long as the
+ * backups of their time do. Nothing else that is not an ibvault backup is touched.
  */
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { type FoundBackup, type LeftAlone, PURGING_SUFFIX, scanRoot } from "../catalog/scan.ts";
+import {
+  type FoundBackup,
+  type LeftAlone,
+  PURGING_SUFFIX,
+  scanRoot,
+  type WorkDir,
+} from "../catalog/scan.ts";
 import { applyPolicy, type Policy } from "./policy.ts";
 import type { BackupOpener } from "../source.ts";
 
@@ -23,12 +31,23 @@ export interface PurgeItem {
   reasons: string[];
 }
 
+/** A work directory in the report: what happened to it and why. */
+export interface WorkDirItem {
+  name: string;
+  /** When its newest run log was written. */
+  lastRun: string;
+  deleted: boolean;
+  reason: string;
+}
+
 /** What a purge did (or, with dryRun, would do). */
 export interface PurgeReport {
   root: string;
   dryRun: boolean;
   kept: PurgeItem[];
   deleted: PurgeItem[];
+  /** Directories holding only run logs (image runs' working directories). */
+  workDirs: WorkDirItem[];
   leftAlone: LeftAlone[];
   /** Deletions that failed, with the error. */
   failed: { name: string; error: string }[];
@@ -50,15 +69,35 @@ function item(b: FoundBackup, reasons: string[]): PurgeItem {
   return i;
 }
 
-/** Remove one backup: rename a directory out of the way first, unlink an image. */
-async function removeBackup(root: string, b: FoundBackup): Promise<void> {
-  if (b.form === "image") {
-    await rm(b.path);
-    return;
-  }
-  const hidden = join(root, `.${b.name}${PURGING_SUFFIX}`);
-  await rename(b.path, hidden);
+/** Remove a directory of the root: renamed out of the way first, then removed. */
+async function removeDir(root: string, name: string, path: string): Promise<void> {
+  const hidden = join(root, `.${name}${PURGING_SUFFIX}`);
+  await rename(path, hidden);
   await rm(hidden, { recursive: true });
+}
+
+/** Remove one backup: a directory as removeDir does, an image unlinked. */
+async function removeBackup(root: string, b: FoundBackup): Promise<void> {
+  if (b.form === "image") await rm(b.path);
+  else await removeDir(root, b.name, b.path);
+}
+
+/** Which work directories go: those whose newest log is older than every backup kept. */
+function judgeWorkDirs(dirs: WorkDir[], kept: FoundBackup[]): WorkDirItem[] {
+  const oldestKept = Math.min(...kept.map((b) => b.createdAt.getTime()));
+  return dirs.map((d) => {
+    const old = kept.length > 0 && d.lastRun.getTime() < oldestKept;
+    return {
+      name: d.name,
+      lastRun: d.lastRun.toISOString(),
+      deleted: old,
+      reason: old
+        ? "only run logs, all older than every backup kept"
+        : kept.length > 0
+        ? "only run logs, not older than the oldest backup kept"
+        : "only run logs, and no backup is kept to date them against",
+    };
+  });
 }
 
 /**
@@ -77,6 +116,7 @@ export async function purgeRoot(
     dryRun: opts.dryRun,
     kept: [],
     deleted: [],
+    workDirs: [],
     leftAlone: [...scan.leftAlone],
     failed: [],
     finished: [],
@@ -91,9 +131,12 @@ export async function purgeRoot(
     });
     return false;
   });
+  const kept: FoundBackup[] = [];
   for (const d of applyPolicy(readable, policy)) {
     (d.keep ? report.kept : report.deleted).push(item(d.backup, d.reasons));
+    if (d.keep) kept.push(d.backup);
   }
+  report.workDirs = judgeWorkDirs(scan.workDirs, kept);
   if (opts.dryRun) return report;
   for (const name of scan.purging) {
     try {
@@ -109,6 +152,15 @@ export async function purgeRoot(
       await removeBackup(root, byName.get(d.name)!);
     } catch (e) {
       report.failed.push({ name: d.name, error: (e as Error).message });
+    }
+  }
+  const workPaths = new Map(scan.workDirs.map((w) => [w.name, w.path]));
+  for (const w of report.workDirs.filter((x) => x.deleted)) {
+    try {
+      await removeDir(root, w.name, workPaths.get(w.name)!);
+    } catch (e) {
+      w.deleted = false;
+      report.failed.push({ name: w.name, error: (e as Error).message });
     }
   }
   const failed = new Set(report.failed.map((f) => f.name));
