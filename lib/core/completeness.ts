@@ -13,6 +13,35 @@ export interface SeenEntry {
   crc32c?: string;
 }
 
+/**
+ * A live read-only view of two maps of entries with no path in common (a
+ * source's own and those a wrapper adds): lookups cost nothing extra, and what
+ * either map gains later shows.
+ */
+export function seenUnion(
+  a: ReadonlyMap<string, SeenEntry>,
+  b: ReadonlyMap<string, SeenEntry>,
+): ReadonlyMap<string, SeenEntry> {
+  const entries = function* (): MapIterator<[string, SeenEntry]> {
+    yield* a.entries();
+    yield* b.entries();
+  };
+  return {
+    get: (k) => a.get(k) ?? b.get(k),
+    has: (k) => a.has(k) || b.has(k),
+    get size() {
+      return a.size + b.size;
+    },
+    entries,
+    [Symbol.iterator]: entries,
+    keys: () => new Map(entries()).keys(),
+    values: () => new Map(entries()).values(),
+    forEach(f, self) {
+      for (const [k, v] of entries()) f.call(self, v, k, this);
+    },
+  };
+}
+
 /** The verdict, each list of entry paths sorted. */
 export interface CompletenessReport {
   missing: string[];

@@ -6,7 +6,9 @@
  * full backup directory made with minimum locking holds ordinary, consistent
  * files. An incremental's deltas, whose files are in the base, are kept as files.
  * The manifest (the source's, completed with every file's size and CRC-32C) is
- * written last.
+ * written last. A file's CRC-32C is the source's for its copy, patched for the
+ * pages a delta replaced or added (core/crc_patch.ts), so nothing is read twice;
+ * a file a delta rewrote whole or cut short is read once more for it.
  */
 import { lstat, open, rm, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
@@ -15,12 +17,15 @@ import type { Sink } from "../sink.ts";
 import type { Source } from "../source.ts";
 import { MANIFEST_FILE } from "../core/manifest.ts";
 import { fileCrc32c, writeManifest } from "../core/manifest_io.ts";
+import { crcHex } from "../core/crc.ts";
 import { outputError, syncFiles, writeAtomically } from "../core/files.ts";
 import { targetPath } from "../backupdir/sink.ts";
 import { applyDelta } from "../innodb/delta_apply.ts";
 import { deltaTarget } from "../core/chain.ts";
 import { rebuiltManifest } from "./rebuild_source.ts";
 import { WriteJournal } from "../core/write_journal.ts";
+import { FileCrc } from "../core/crc_patch.ts";
+import type { SeenEntry } from "../core/completeness.ts";
 
 /** What {@link writeRebuilding} wrote. */
 export interface RebuildWrite {
@@ -30,46 +35,76 @@ export interface RebuildWrite {
   files: string[];
   /** Pages written into files by deltas applied in place, by `.ibd` entry path. */
   applied: Map<string, number>;
+  /** Size and CRC-32C of each file written, where known without reading it again. */
+  crcs: Map<string, FileCrc>;
 }
 
-/** Write `entries` under `root`, applying deltas to files of the same run (see module doc). */
+/** Apply delta entry `e` to `target` (written earlier), keeping its CRC in `crc` if known. */
+async function applyInPlace(
+  target: string,
+  e: FileEntry,
+  crc: FileCrc | undefined,
+): Promise<{ pages: number; crcKept: boolean }> {
+  const fh = await open(target, "r+");
+  try {
+    const beforeWrite = crc &&
+      (async (offset: number, bytes: Uint8Array) => {
+        const old = new Uint8Array(bytes.length);
+        const { bytesRead } = await fh.read(old, 0, old.length, offset);
+        crc.write(offset, old.subarray(0, bytesRead), bytes);
+      });
+    const r = await applyDelta(fh, e.data, e.path, { beforeWrite: beforeWrite || undefined });
+    const size = (await fh.stat()).size;
+    const crcKept = !r.header.complete && !!crc && !crc.lost && crc.length === size;
+    return { pages: r.deltaPages, crcKept };
+  } catch (err) {
+    throw outputError(err, `applying ${e.path} to ${target}`);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Write `entries` under `root`, applying deltas to files of the same run (see
+ * module doc); `seen` is where the source records each entry's size and CRC-32C.
+ */
 export async function writeRebuilding(
   root: string,
   entries: AsyncIterable<FileEntry>,
   journal?: WriteJournal,
+  seen?: ReadonlyMap<string, SeenEntry>,
 ): Promise<RebuildWrite> {
   let bytes = 0;
   const files: string[] = [];
   const written = new Map<string, string>();
   const applied = new Map<string, number>();
+  const crcs = new Map<string, FileCrc>();
   for await (const e of entries) {
     const base = deltaTarget(e.path);
     const target = base !== undefined ? written.get(base) : undefined;
     if (base !== undefined && target !== undefined) {
-      const fh = await open(target, "r+");
-      try {
-        const r = await applyDelta(fh, e.data, e.path);
-        applied.set(base, r.deltaPages);
-      } catch (err) {
-        throw outputError(err, `applying ${e.path} to ${target}`);
-      } finally {
-        await fh.close();
-      }
+      const r = await applyInPlace(target, e, crcs.get(target));
+      applied.set(base, r.pages);
+      if (!r.crcKept) crcs.delete(target);
       bytes += e.size;
       continue;
     }
     const file = await targetPath(root, e.path);
     // A file replaced with --force is not this run's to remove.
     if (!(await lstat(file).then(() => true, () => false))) await journal?.add(file);
+    let n: number;
     try {
-      bytes += await writeAtomically(file, e.data, e.mode ?? 0o640, false);
+      n = await writeAtomically(file, e.data, e.mode ?? 0o640, false);
     } catch (err) {
       throw outputError(err, `writing ${file}`);
     }
+    bytes += n;
+    const s = seen?.get(e.path);
+    if (s?.crc32c && s.size === n) crcs.set(file, new FileCrc(parseInt(s.crc32c, 16), n));
     written.set(e.path, file);
     files.push(file);
   }
-  return { bytes, files, applied };
+  return { bytes, files, applied, crcs };
 }
 
 /** What a page-LSN directory sink wrote. */
@@ -106,7 +141,7 @@ async function writePageLsnDir(
   journal: WriteJournal,
 ): Promise<PageLsnDirSummary> {
   await rm(join(opts.root, MANIFEST_FILE), { force: true });
-  const w = await writeRebuilding(opts.root, source.entries(), journal);
+  const w = await writeRebuilding(opts.root, source.entries(), journal, source.seen);
   if (opts.sync) {
     await syncFiles(w.files).catch((err) => {
       throw outputError(err, `flushing ${opts.root} to disk`);
@@ -115,8 +150,10 @@ async function writePageLsnDir(
   const entries = [];
   for (const file of w.files) {
     const path = relative(opts.root, file).split(sep).join("/");
+    const known = w.crcs.get(file);
     const { size } = await stat(file);
-    entries.push({ path, size, crc32c: await fileCrc32c(file) });
+    const crc32c = known && known.length === size ? crcHex(known.crc) : await fileCrc32c(file);
+    entries.push({ path, size, crc32c });
   }
   const manifest = { ...rebuiltManifest(source.manifest), entries };
   // An interrupt stops the run before the manifest: it leaves no backup.

@@ -45,13 +45,17 @@ export function checkDeltaBase(page0: Uint8Array, header: DeltaHeader, where: st
  * Apply the delta in `data` to the open file `fh` (read-write). The file's
  * current content is the copy the delta continues (checked by its page 0); a
  * complete delta replaces it whatever it is. With `collect`, the result lists the
- * page numbers written.
+ * page numbers written; `beforeWrite` sees each run before it is written.
  */
 export async function applyDelta(
   fh: FileHandle,
   data: AsyncIterable<Uint8Array>,
   where: string,
-  opts: { collect?: boolean } = {},
+  opts: {
+    collect?: boolean;
+    /** Called before each run is written at `offset` (to read what it replaces, say). */
+    beforeWrite?: (offset: number, bytes: Uint8Array) => Promise<void>;
+  } = {},
 ): Promise<ApplyResult> {
   const { header, runs } = await readDelta(data, where);
   if (header.complete) await fh.truncate(0);
@@ -67,6 +71,7 @@ export async function applyDelta(
   let step = await runs.next();
   while (!step.done) {
     const run = step.value;
+    await opts.beforeWrite?.(run.first * header.pageSize, run.bytes);
     let off = 0;
     while (off < run.bytes.length) {
       const { bytesWritten } = await fh.write(

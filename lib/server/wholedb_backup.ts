@@ -17,7 +17,7 @@ import { Crc32c } from "../core/crc.ts";
 import { IoError, ServerError } from "../errors.ts";
 import type { LogicalColumn } from "../core/logical_format.ts";
 import type { DatabaseRecord, Manifest, SkippedRecord, TableRecord } from "../core/manifest.ts";
-import type { SeenEntry } from "../core/completeness.ts";
+import { type SeenEntry, seenUnion } from "../core/completeness.ts";
 import { BACKUP_END_FILE } from "../core/chain.ts";
 import type { Catalog } from "./tables.ts";
 import { queryRows, SYSTEM_DATABASES } from "./facts.ts";
@@ -397,7 +397,7 @@ export function wholeDbSource<S extends TtsExport>(inner: S, plan: WholeDbPlan, 
     manifest: { get: manifest, enumerable: true },
     tables: { get: () => manifest().tables, enumerable: true },
     databases: { get: databases, enumerable: true },
-    seen: { get: () => new Map([...inner.seen, ...seen]), enumerable: true },
+    seen: { value: seenUnion(inner.seen, seen), enumerable: true },
     totalBytes: {
       get: () => inner.totalBytes + (at.spool?.tables ?? []).reduce((n, s) => n + s.size, 0),
       enumerable: true,
