@@ -47,13 +47,15 @@ async function applyInPlace(
 ): Promise<{ pages: number; crcKept: boolean }> {
   const fh = await open(target, "r+");
   try {
-    const beforeWrite = crc &&
-      (async (offset: number, bytes: Uint8Array) => {
+    // Each run's old bytes are read before it replaces them, to patch the CRC.
+    const beforeWrite = crc
+      ? async (offset: number, bytes: Uint8Array) => {
         const old = new Uint8Array(bytes.length);
         const { bytesRead } = await fh.read(old, 0, old.length, offset);
         crc.write(offset, old.subarray(0, bytesRead), bytes);
-      });
-    const r = await applyDelta(fh, e.data, e.path, { beforeWrite: beforeWrite || undefined });
+      }
+      : undefined;
+    const r = await applyDelta(fh, e.data, e.path, { beforeWrite });
     const size = (await fh.stat()).size;
     const crcKept = !r.header.complete && !!crc && !crc.lost && crc.length === size;
     return { pages: r.deltaPages, crcKept };

@@ -1,7 +1,7 @@
 /**
  * CRC-32C (Castagnoli), the checksum of current InnoDB pages and of the image chunks. The kernel
  * folds long inputs with SIMD (see wasm/assembly/crc32c.ts); 16 KiB pages run at 8-14 GB/s
- * under bun (its optimising tier), about half that under Deno.
+ * in the bun binary (its optimising tier), about half that where WebAssembly keeps bounds checks.
  */
 
 import { kernels, locate } from "./wasm.ts";

@@ -275,13 +275,18 @@ function tailInput(m: usize, h: usize, t: usize): v128 {
 }
 const UTAIL: usize = memory.data(16, 64);
 
-/** One vector of the Z fold of u: g = u ^ the g values D1..D5 back, stored (b = position - D5). */
-function zStep(u: v128, b: usize): void {
+/** u ^ the g values D1..D5 back (b = position - D5). */
+function zPull(u: v128, b: usize): v128 {
   let v = v128.xor(u, v128.load(b, D5 - D1));
   v = v128.xor(v, v128.load(b, D5 - D2));
   v = v128.xor(v, v128.load(b, D5 - D3));
   v = v128.xor(v, v128.load(b, D5 - D4));
-  v128.store(b, v128.xor(v, v128.load(b)), D5);
+  return v128.xor(v, v128.load(b));
+}
+
+/** One vector of the Z fold of u, stored as g (b = position - D5). */
+function zStep(u: v128, b: usize): void {
+  v128.store(b, zPull(u, b), D5);
 }
 
 /** Raw register after [p, p+len) from `reg`, MID_MIN <= len <= MID_MAX. */
@@ -368,14 +373,10 @@ function crcMid(p: usize, len: usize, reg: u32): u32 {
     zStep(v128.xor(v128.load(m + t), v128.load(h + t - L3)), SCR + t - D5);
   }
   for (; t < c2; t += 16) zStep(tailInput(m, h, t), SCR + t - D5);
+  // The tail: the same sums, but with the tail's own g values taken as zero.
   for (let out = TAIL; out < TAIL + TAIL_BYTES; out += 16) {
     const b = SCR + t - D5;
-    let v = tailInput(m, h, t);
-    v = v128.xor(v, v128.load(b, D5 - D1));
-    v = v128.xor(v, v128.load(b, D5 - D2));
-    v = v128.xor(v, v128.load(b, D5 - D3));
-    v = v128.xor(v, v128.load(b, D5 - D4));
-    v128.store(out, v128.xor(v, v128.load(b)));
+    v128.store(out, zPull(tailInput(m, h, t), b));
     v128.store(b, zero, D5);
     t += 16;
   }
