@@ -16,6 +16,7 @@ import type { Options } from "../lib/commands/options.ts";
 import { ChainError } from "../lib/errors.ts";
 import { type Manifest, MANIFEST_FILE } from "../lib/core/manifest.ts";
 import { contextFor, startBackupServer } from "./fixtures/server.ts";
+import { CHAIN_TABLES, changeChainTables } from "./fixtures/chain.ts";
 
 async function run(
   srv: ThrowawayServer,
@@ -38,24 +39,9 @@ async function checksums(srv: ThrowawayServer, db: string, names: string[]) {
 
 async function seedShop(srv: ThrowawayServer) {
   await srv.query(
-    "CREATE DATABASE IF NOT EXISTS test; CREATE DATABASE shop;" +
-      "CREATE TABLE shop.orders (id INT PRIMARY KEY, n INT, pad VARCHAR(300), KEY (n));" +
-      "INSERT INTO shop.orders SELECT seq, seq % 97, REPEAT(MD5(seq), 8) FROM test.seq_1_to_20000;" +
-      "CREATE TABLE shop.small (id INT PRIMARY KEY, v INT) ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=4;" +
-      "INSERT INTO shop.small SELECT seq, seq FROM test.seq_1_to_3000;" +
+    CHAIN_TABLES + ";" +
       "CREATE TABLE shop.doomed (id INT PRIMARY KEY);" +
       "INSERT INTO shop.doomed SELECT seq FROM test.seq_1_to_100",
-  );
-}
-
-async function change(srv: ThrowawayServer, round: number) {
-  // changes clustered in a few pages, as most workloads are: updates, inserts, deletes
-  const lo = round * 3000;
-  await srv.query(
-    `UPDATE shop.orders SET n = n + ${round} WHERE id BETWEEN ${lo} AND ${lo + 150};` +
-      `INSERT INTO shop.orders SELECT 100000 * ${round} + seq, seq, REPEAT('n', 200) FROM test.seq_1_to_500;` +
-      `DELETE FROM shop.orders WHERE id BETWEEN ${lo + 500} AND ${lo + 600};` +
-      `UPDATE shop.small SET v = v + 1 WHERE id BETWEEN ${lo / 10} AND ${lo / 10 + 50}`,
   );
 }
 
@@ -141,7 +127,7 @@ Deno.test("incremental chains: full -> inc1 -> inc2 through directories and imag
       (await run(srv, backupToImageCommand, { backupImage: `${tmp}/full.ibv`, ...sel })).code,
       0,
     );
-    await change(srv, 1);
+    await changeChainTables(srv, 1);
     await srv.query("OPTIMIZE TABLE shop.small"); // a rebuilt table: copied whole
     const inc1 = await run(srv, backupCommand, {
       backupDir: `${tmp}/inc1`,
@@ -167,7 +153,7 @@ Deno.test("incremental chains: full -> inc1 -> inc2 through directories and imag
       ...sel,
     });
     assert.equal(inc1Img.code, 0, inc1Img.lines.join("\n"));
-    await change(srv, 2);
+    await changeChainTables(srv, 2);
     await srv.query("DROP TABLE shop.doomed");
     const inc2 = await run(srv, backupCommand, {
       backupDir: `${tmp}/inc2`,

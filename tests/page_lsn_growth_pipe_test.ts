@@ -21,6 +21,7 @@ import { parseAlgorithm } from "../lib/innodb/algorithm.ts";
 import { readDelta } from "../lib/innodb/delta_format.ts";
 import type { FileEntry } from "../lib/entry.ts";
 import { startBackupServer } from "./fixtures/server.ts";
+import { CHAIN_TABLES, changeChainTables } from "./fixtures/chain.ts";
 
 const built = fileURLToPath(new URL("../dist/ibvault", import.meta.url));
 
@@ -255,22 +256,10 @@ Deno.test("binary: an incremental chain streamed into pipes, restored from the f
   assert.ok(existsSync(built), "dist/ibvault is missing: run deno task compile first");
   await using srv = await startBackupServer();
   await srv.query(
-    "CREATE DATABASE IF NOT EXISTS test; CREATE DATABASE shop;" +
-      "CREATE TABLE shop.orders (id INT PRIMARY KEY, n INT, pad VARCHAR(300), KEY (n));" +
-      "INSERT INTO shop.orders SELECT seq, seq % 97, REPEAT(MD5(seq), 8) FROM test.seq_1_to_20000;" +
-      "CREATE TABLE shop.small (id INT PRIMARY KEY, v INT) ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=4;" +
-      "INSERT INTO shop.small SELECT seq, seq FROM test.seq_1_to_3000",
+    CHAIN_TABLES,
   );
   await purged(srv);
-  const change = (round: number) => {
-    const lo = round * 3000;
-    return srv.query(
-      `UPDATE shop.orders SET n = n + ${round} WHERE id BETWEEN ${lo} AND ${lo + 150};` +
-        `INSERT INTO shop.orders SELECT 100000 * ${round} + seq, seq, REPEAT('n', 200) FROM test.seq_1_to_500;` +
-        `DELETE FROM shop.orders WHERE id BETWEEN ${lo + 500} AND ${lo + 600};` +
-        `UPDATE shop.small SET v = v + 1 WHERE id BETWEEN ${lo / 10} AND ${lo / 10 + 50}`,
-    );
-  };
+  const change = (round: number) => changeChainTables(srv, round);
   const tmp = await Deno.makeTempDir();
   const conn = `--no-defaults --socket=${q(srv.socket)} --user=root --no-progress`;
   const bin = q(built);

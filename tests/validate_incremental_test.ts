@@ -13,6 +13,7 @@ import { validateCommand } from "../lib/commands/validate.ts";
 import type { Options } from "../lib/commands/options.ts";
 import { contextFor, startBackupServer } from "./fixtures/server.ts";
 import { corruptOnePage } from "./delta_helpers.ts";
+import { CHAIN_TABLES } from "./fixtures/chain.ts";
 
 async function run(
   srv: ThrowawayServer,
@@ -27,11 +28,7 @@ async function run(
 Deno.test("validate an incremental on its own: deltas checked page by page, what needs the base said", async () => {
   await using srv = await startBackupServer();
   await srv.query(
-    "CREATE DATABASE IF NOT EXISTS test; CREATE DATABASE shop;" +
-      "CREATE TABLE shop.orders (id INT PRIMARY KEY, n INT, pad VARCHAR(300), KEY (n));" +
-      "INSERT INTO shop.orders SELECT seq, seq % 97, REPEAT(MD5(seq), 8) FROM test.seq_1_to_20000;" +
-      "CREATE TABLE shop.small (id INT PRIMARY KEY, v INT) ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=4;" +
-      "INSERT INTO shop.small SELECT seq, seq FROM test.seq_1_to_3000",
+    CHAIN_TABLES,
   );
   const tmp = await Deno.makeTempDir();
   try {
