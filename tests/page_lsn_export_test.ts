@@ -21,6 +21,7 @@ import { pageLsn } from "../lib/innodb/page_lsn.ts";
 import { readServerLsns } from "../lib/server/lsn.ts";
 import type { FileEntry } from "../lib/entry.ts";
 import { IoError } from "../lib/errors.ts";
+import { purged } from "./fixtures/server.ts";
 
 const table = (database: string, name: string): SelectedTable => ({
   database,
@@ -186,18 +187,6 @@ Deno.test("flush race: pages dirty at the hot start and flushed during it are in
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-/** Wait until purge has removed the old row versions (it changes index pages). */
-async function purged(srv: ThrowawayServer): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const r = await srv.query<{ Value: string }[]>(
-      "SHOW GLOBAL STATUS LIKE 'Innodb_history_list_length'",
-    );
-    if (Number(r[0]?.Value ?? 0) === 0) return;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  throw new Error("purge did not finish within 20 s");
-}
 
 Deno.test("pages the hot pass read intact are not taken again under the lock unless they moved", async () => {
   await using srv = await startServer();

@@ -20,7 +20,7 @@ import { writeRebuilding } from "../lib/delta/dir_sink.ts";
 import { parseAlgorithm } from "../lib/innodb/algorithm.ts";
 import { readDelta } from "../lib/innodb/delta_format.ts";
 import type { FileEntry } from "../lib/entry.ts";
-import { startBackupServer } from "./fixtures/server.ts";
+import { purged, startBackupServer } from "./fixtures/server.ts";
 import { CHAIN_TABLES, changeChainTables } from "./fixtures/chain.ts";
 
 const built = fileURLToPath(new URL("../dist/ibvault", import.meta.url));
@@ -215,22 +215,6 @@ Deno.test("a file that grows during the hot pass: the growth is in the delta, re
     await Deno.remove(underLock, { recursive: true });
   }
 });
-
-/**
- * Wait until purge has processed the seed's history: it resets the rows' DB_TRX_ID
- * (MariaDB), which rewrites every leaf page, and would otherwise do so after the
- * full backup, making the first incremental nearly a full copy.
- */
-async function purged(srv: ThrowawayServer): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const r = await srv.query<{ Value: string }[]>(
-      "SHOW GLOBAL STATUS LIKE 'Innodb_history_list_length'",
-    );
-    if (Number(r[0]?.Value ?? 0) === 0) return;
-    await sleep(100);
-  }
-  throw new Error("purge did not finish within 30 s");
-}
 
 /** Single-quote `s` for bash. */
 const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
