@@ -9,7 +9,7 @@
  * bounds memory by the largest frame, which is small for the writers met here
  * (xtrabackup writes one frame per compressed block; ibvault one per chunk).
  */
-import zlib from "node:zlib";
+import { zlib } from "../core/builtins.ts";
 import { CorruptionError } from "../errors.ts";
 
 /** zstd frame magic (little-endian). */
@@ -55,7 +55,7 @@ export class ZstdFrames {
       const magic = new DataView(frame.buffer, frame.byteOffset, 4).getUint32(0, true);
       if (magic === ZSTD_MAGIC) {
         try {
-          const content = zlib.zstdDecompressSync(frame, { maxOutputLength: ZSTD_CONTENT_MAX });
+          const content = zlib().zstdDecompressSync(frame, { maxOutputLength: ZSTD_CONTENT_MAX });
           out.push(new Uint8Array(content.buffer, content.byteOffset, content.length));
         } catch (e) {
           this.#bad(`does not decompress: ${(e as Error).message}`);

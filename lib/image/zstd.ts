@@ -4,7 +4,7 @@
  * start-up self-test). Each chunk is one independent standard zstd frame, so the
  * frames of an entry concatenated are a file `zstd -d` reads.
  */
-import * as zlib from "node:zlib";
+import { zlib } from "../core/builtins.ts";
 import { CorruptionError, IbvaultError } from "../errors.ts";
 
 /** Lowest and highest compression level accepted (zstd's "normal" range). */
@@ -25,7 +25,8 @@ type ZlibZstd = {
   zstdDecompressSync?: (b: Uint8Array, o?: unknown) => Uint8Array;
   constants: Record<string, number>;
 };
-const z = zlib as unknown as ZlibZstd;
+/** node:zlib, typed with the zstd calls it may lack. */
+const z = (): ZlibZstd => zlib() as unknown as ZlibZstd;
 
 let checked: Error | true | undefined;
 
@@ -37,7 +38,9 @@ let checked: Error | true | undefined;
 export function assertZstd(): void {
   if (checked === undefined) {
     try {
-      if (typeof z.zstdCompressSync !== "function" || typeof z.zstdDecompressSync !== "function") {
+      if (
+        typeof z().zstdCompressSync !== "function" || typeof z().zstdDecompressSync !== "function"
+      ) {
         throw new Error("node:zlib has no zstdCompressSync/zstdDecompressSync");
       }
       const sample = new TextEncoder().encode("ibvault zstd self-test ".repeat(64));
@@ -68,8 +71,8 @@ export function assertZstd(): void {
  * and content checksum (so a `.zst` file leaving the image is checkable by `zstd -t`).
  */
 export function zstdCompress(raw: Uint8Array, level: number): Uint8Array {
-  const c = z.constants;
-  return z.zstdCompressSync!(raw, {
+  const c = z().constants;
+  return z().zstdCompressSync!(raw, {
     params: {
       [c.ZSTD_c_compressionLevel]: level,
       [c.ZSTD_c_checksumFlag]: 1,
@@ -86,7 +89,7 @@ export function zstdDecompress(frame: Uint8Array, rawLen: number): Uint8Array {
   let out: Uint8Array;
   try {
     // maxOutputLength bounds the output: a hostile frame cannot make us allocate more.
-    out = z.zstdDecompressSync!(frame, { maxOutputLength: Math.max(1, rawLen) });
+    out = z().zstdDecompressSync!(frame, { maxOutputLength: Math.max(1, rawLen) });
   } catch (e) {
     throw new CorruptionError(`bad zstd frame (${(e as Error).message})`);
   }

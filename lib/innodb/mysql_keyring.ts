@@ -27,7 +27,7 @@
  * time, so they are decrypted first. Type 15 keeps the original type at bytes
  * 28..29, type 17 was an R-tree page (17854), type 16 a type-14 compressed page.
  */
-import crypto from "node:crypto";
+import { crypto } from "../core/builtins.ts";
 import { be16, be32, FIL_PAGE_DATA, FIL_PAGE_TYPE } from "./layout.ts";
 import { crc32cTs } from "./checksum_ts.ts";
 import { encryptionInfoOffset } from "./encryption_info.ts";
@@ -67,10 +67,10 @@ export function parseKeyringFile(bytes: Uint8Array): Keyring {
   }
   if (v2) {
     const digest = new Uint8Array(
-      crypto.createHash("sha256").update(bytes.subarray(header.length, end)).digest(),
+      crypto().createHash("sha256").update(bytes.subarray(header.length, end)).digest(),
     );
     const whole = new Uint8Array(
-      crypto.createHash("sha256").update(bytes.subarray(0, end)).digest(),
+      crypto().createHash("sha256").update(bytes.subarray(0, end)).digest(),
     );
     const stored = bytes.subarray(end + 3);
     const same = (a: Uint8Array) => a.every((x, i) => x === stored[i]);
@@ -101,7 +101,7 @@ export function parseKeyringFile(bytes: Uint8Array): Keyring {
 }
 
 function ecbDecrypt(data: Uint8Array, key: Uint8Array): Uint8Array {
-  const d = crypto.createDecipheriv("aes-256-ecb", key, null);
+  const d = crypto().createDecipheriv("aes-256-ecb", key, null);
   d.setAutoPadding(false);
   const a = d.update(data);
   const b = d.final();
@@ -112,7 +112,7 @@ function ecbDecrypt(data: Uint8Array, key: Uint8Array): Uint8Array {
 }
 
 function cbcDecrypt(data: Uint8Array, key: Uint8Array, iv: Uint8Array): Uint8Array {
-  const d = crypto.createDecipheriv("aes-256-cbc", key, iv.subarray(0, 16));
+  const d = crypto().createDecipheriv("aes-256-cbc", key, iv.subarray(0, 16));
   d.setAutoPadding(false);
   const a = d.update(data);
   const b = d.final();

@@ -3,13 +3,13 @@
  * `--password` or `-p`: the prompt and the answer go through `/dev/tty` (so
  * stdin and stdout stay free for image streams), with echo off while typing.
  */
-import { spawnSync } from "node:child_process";
+import { childProcess } from "../core/builtins.ts";
 import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
 import { UsageError } from "../errors.ts";
 
 /** Run `stty ARGS` on the controlling terminal; false when that is impossible. */
 function stty(args: string): boolean {
-  const r = spawnSync("sh", ["-c", `stty ${args} < /dev/tty`], { stdio: "ignore" });
+  const r = childProcess().spawnSync("sh", ["-c", `stty ${args} < /dev/tty`], { stdio: "ignore" });
   return r.status === 0;
 }
 

@@ -9,7 +9,7 @@
  * findings that leave the stream readable are reported to the visitor and the
  * reading goes on; a broken structure (bad magic, truncation) stops it.
  */
-import { crc32 } from "node:zlib";
+import { zlib } from "../core/builtins.ts";
 import { ByteReader } from "../core/byte_reader.ts";
 import { crcHex as hex } from "../core/crc.ts";
 import { entryPathProblem } from "../core/entry_path.ts";
@@ -206,7 +206,7 @@ class XbReader {
     if (mapCount > 0) {
       if (mapCount > (1 << 24)) this.#stop(`sparse map of ${mapCount} entries`);
       const raw = (await this.#need(mapCount * 8, "sparse map")).slice();
-      head.crc = crc32(raw, 0);
+      head.crc = zlib().crc32(raw, 0);
       const mdv = new DataView(raw.buffer);
       head.map = new Uint32Array(mapCount * 2);
       for (let i = 0; i < head.map.length; i++) head.map[i] = mdv.getUint32(i * 4, true);
@@ -221,7 +221,7 @@ class XbReader {
     let crc = h.crc;
     for (let left = h.length; left > 0;) {
       const piece = await this.#piece(left);
-      crc = crc32(piece, crc);
+      crc = zlib().crc32(piece, crc);
       left -= piece.length;
     }
     if ((crc >>> 0) !== h.stored) {
@@ -273,7 +273,7 @@ class XbReader {
       }
       if (take === 0) take = Infinity;
       const piece = await this.#piece(Math.min(left, take));
-      crc = crc32(piece, crc);
+      crc = zlib().crc32(piece, crc);
       left -= piece.length;
       take -= piece.length;
       await deliver(piece);
