@@ -71,13 +71,13 @@ async function run(
     // From here the command is known: a failure before it runs is a --json document too.
     if (parsed.given.has("json")) jsonFor = command.name;
     parsed.checkApplies(command);
-    let options = await applyOptionFiles(parsed.options, parsed.given, command);
+    let options = applyOptionFiles(parsed.options, parsed.given, command);
     const reread = line.underCharset(options.defaultCharacterSet, cores);
     if (reread) {
       // An option file chose the character set: the command line is read again under it.
       parsed = reread;
       parsed.checkApplies(command);
-      options = await applyOptionFiles(parsed.options, parsed.given, command);
+      options = applyOptionFiles(parsed.options, parsed.given, command);
     }
     if (parsed.askPassword) options.password = await promptPassword(controller.signal);
     const decoder = new TextDecoder();

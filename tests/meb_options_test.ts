@@ -112,7 +112,7 @@ Deno.test("option groups: [mysqlbackup] and the MariaDB client groups, later gro
         "user=never",
       ].join("\n"),
     );
-    const v = await readOptionFiles({ defaultsFile: `${dir}/my.cnf` });
+    const v = readOptionFiles({ defaultsFile: `${dir}/my.cnf` });
     assert.equal(v.user, "meb"); // [mysqlbackup] over the client groups
     assert.equal(v["backup-dir"], "/backups/meb");
     assert.equal(v.threads, "7"); // [ibvault] over [mysqlbackup]

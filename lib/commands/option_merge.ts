@@ -14,12 +14,12 @@ import { readOptionFiles } from "../server/option_file.ts";
 const FROM_FILES = ["threads", "show-progress", "progress-interval", "timestamps", "no-log"];
 
 /** Options for the command: the command line wins over option files. */
-export async function applyOptionFiles(
+export function applyOptionFiles(
   options: Options,
   given: Set<string>,
   command: Command,
-): Promise<Options> {
-  const fromFiles = await readOptionFiles({
+): Options {
+  const fromFiles = readOptionFiles({
     defaultsFile: options.defaultsFile,
     defaultsExtraFile: options.defaultsExtraFile,
     noDefaults: options.noDefaults,

@@ -4,7 +4,7 @@
  * Backup's `[mysqlbackup]` and `[ibvault]`, read by the rules of the MySQL client
  * programs. `--login-path` (MySQL's obfuscated `~/.mylogin.cnf`) is not read.
  */
-import { access, constants, readdir, readFile, stat } from "node:fs/promises";
+import { accessSync, constants, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { UsageError } from "../errors.ts";
@@ -62,7 +62,7 @@ const SYSTEM_FILES = ["/etc/my.cnf", "/etc/mysql/my.cnf"];
  * `--defaults-file` or `--defaults-extra-file` (even one the other options mean
  * is not read), an option outside any group, a bad line.
  */
-export async function readOptionFiles(request: OptionFileRequest): Promise<OptionValues> {
+export function readOptionFiles(request: OptionFileRequest): OptionValues {
   const groups: Record<string, OptionValues> = {};
   for (const g of OPTION_GROUPS) groups[g] = {};
   // A file named on the command line must be there even when other options mean
@@ -74,19 +74,19 @@ export async function readOptionFiles(request: OptionFileRequest): Promise<Optio
       ["--defaults-extra-file", request.defaultsExtraFile],
     ] as const
   ) {
-    if (file !== undefined) await checkReadable(file, option);
+    if (file !== undefined) checkReadable(file, option);
   }
   if (request.noDefaults) return {};
   if (request.defaultsFile !== undefined) {
-    await readRequired(request.defaultsFile, "--defaults-file", groups);
+    readRequired(request.defaultsFile, "--defaults-file", groups);
   } else {
     const home = request.home ?? homedir();
     for (const file of [...SYSTEM_FILES, join(home, ".my.cnf")]) {
-      const text = await readOptional(file);
-      if (text !== undefined) await parseOptionText(text, file, groups, 0);
+      const text = readOptional(file);
+      if (text !== undefined) parseOptionText(text, file, groups, 0);
     }
     if (request.defaultsExtraFile !== undefined) {
-      await readRequired(request.defaultsExtraFile, "--defaults-extra-file", groups);
+      readRequired(request.defaultsExtraFile, "--defaults-extra-file", groups);
     }
   }
   const merged: OptionValues = {};
@@ -94,33 +94,33 @@ export async function readOptionFiles(request: OptionFileRequest): Promise<Optio
   return merged;
 }
 
-async function readRequired(
+function readRequired(
   file: string,
   option: string,
   groups: Record<string, OptionValues>,
-): Promise<void> {
+): void {
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    text = readFileSync(file, "utf8");
   } catch (err) {
     throw new UsageError(`${option}=${file}: cannot read the file (${errorCode(err)})`);
   }
-  await parseOptionText(text, file, groups, 0);
+  parseOptionText(text, file, groups, 0);
 }
 
-async function checkReadable(file: string, option: string): Promise<void> {
+function checkReadable(file: string, option: string): void {
   try {
-    const st = await stat(file);
+    const st = statSync(file);
     if (st.isDirectory()) throw Object.assign(new Error("directory"), { code: "EISDIR" });
-    await access(file, constants.R_OK);
+    accessSync(file, constants.R_OK);
   } catch (err) {
     throw new UsageError(`${option}=${file}: cannot read the file (${errorCode(err)})`);
   }
 }
 
-async function readOptional(file: string): Promise<string | undefined> {
+function readOptional(file: string): string | undefined {
   try {
-    return await readFile(file, "utf8");
+    return readFileSync(file, "utf8");
   } catch {
     return undefined;
   }
@@ -146,12 +146,12 @@ export function normalizeOptionName(name: string): string {
  * keys are kept), following `!include` and `!includedir`. `file` names the text
  * in errors and anchors relative include paths.
  */
-export async function parseOptionText(
+export function parseOptionText(
   text: string,
   file: string,
   groups: Record<string, OptionValues>,
   depth = 0,
-): Promise<void> {
+): void {
   if (depth > MAX_INCLUDE_DEPTH) {
     throw new UsageError(
       `${file}: option files include each other more than ${MAX_INCLUDE_DEPTH} deep`,
@@ -164,7 +164,7 @@ export async function parseOptionText(
     const line = lines[n].trim();
     if (line === "" || line.startsWith("#") || line.startsWith(";")) continue;
     if (line.startsWith("!")) {
-      await directive(line, file, where, groups, depth);
+      directive(line, file, where, groups, depth);
       continue;
     }
     if (line.startsWith("[")) {
@@ -186,38 +186,38 @@ export async function parseOptionText(
   }
 }
 
-async function directive(
+function directive(
   line: string,
   file: string,
   where: string,
   groups: Record<string, OptionValues>,
   depth: number,
-): Promise<void> {
+): void {
   const m = /^!(include|includedir)\s+(.+)$/.exec(line);
   if (!m) throw new UsageError(`${where}: unknown directive ${JSON.stringify(line)}`);
   const target = isAbsolute(m[2].trim()) ? m[2].trim() : resolve(dirname(file), m[2].trim());
   if (m[1] === "include") {
     let text: string;
     try {
-      text = await readFile(target, "utf8");
+      text = readFileSync(target, "utf8");
     } catch (err) {
       throw new UsageError(
         `${where}: !include ${target}: cannot read the file (${errorCode(err)})`,
       );
     }
-    await parseOptionText(text, target, groups, depth + 1);
+    parseOptionText(text, target, groups, depth + 1);
     return;
   }
   let names: string[];
   try {
-    names = (await readdir(target)).filter((f) => f.endsWith(".cnf")).sort();
+    names = readdirSync(target).filter((f) => f.endsWith(".cnf")).sort();
   } catch {
     return; // a missing !includedir is skipped, as packaged my.cnf files name optional ones
   }
   for (const name of names) {
     const path = join(target, name);
-    const text = await readOptional(path);
-    if (text !== undefined) await parseOptionText(text, path, groups, depth + 1);
+    const text = readOptional(path);
+    if (text !== undefined) parseOptionText(text, path, groups, depth + 1);
   }
 }
 
