@@ -35,6 +35,17 @@ export interface OpenHow {
   recycle?: boolean;
   /** An image's hot copies and their deltas (minimum locking) joined into rebuilt files. */
   rebuilt?: boolean;
+  /**
+   * With `rebuilt`: leave hot copies and their deltas as stored, named by the
+   * source's `hotCopies`, for a consumer that joins them without a spool (validation).
+   */
+  pairsAsStored?: boolean;
+}
+
+/** What a source opened `rebuilt` adds to the one it wraps. */
+export interface Rebuilt {
+  /** The hot copies left as stored (with `pairsAsStored`), each followed by its delta. */
+  readonly hotCopies: ReadonlySet<string>;
 }
 
 /**
@@ -46,5 +57,9 @@ export interface BackupOpener {
   /** Whether a key was given (an encrypted image can be read). */
   readonly hasKey: boolean;
   /** Open the backup directory (it must hold a manifest) or image file at `path` (entries as stored unless `rebuilt`). */
-  open(path: string, form: "directory" | "image", how?: OpenHow): Promise<Source>;
+  open(
+    path: string,
+    form: "directory" | "image",
+    how?: OpenHow,
+  ): Promise<Source & Partial<Rebuilt>>;
 }

@@ -14,7 +14,14 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const LAYERS: { name: string; members: string[]; peersApart?: boolean }[] = [
   {
     name: "base",
-    members: ["lib/errors.ts", "lib/version.ts", "lib/workers.ts", "lib/kernels/", "lib/frames/"],
+    members: [
+      "lib/errors.ts",
+      "lib/version.ts",
+      "lib/workers.ts",
+      "lib/builtins.ts",
+      "lib/kernels/",
+      "lib/frames/",
+    ],
   },
   { name: "words", members: ["lib/names/", "lib/entry.ts", "lib/progress/"] },
   { name: "vocabulary", members: ["lib/core/"] },

@@ -273,6 +273,16 @@ Deno.test("purge-backups and check-backup over a real root of backups", async (t
           assert.equal(x.code, 0, x.r.line + JSON.stringify(x.r.findings));
           assert.match(x.r.line, /, validated \|/);
         }
+        // the minimum-locking image's hot copies are judged with their deltas: no spool
+        const noTmp = new Deno.Command(binary, {
+          args: ["check-backup", `--backup-image=${join(tmp, "live.ibv")}`, "--validate"],
+          env: { TMPDIR: join(tmp, "no-such-dir") },
+          stdout: "piped",
+          stderr: "piped",
+        }).outputSync();
+        const status = new TextDecoder().decode(noTmp.stdout);
+        assert.equal(noTmp.code, 0, status + new TextDecoder().decode(noTmp.stderr));
+        assert.match(status, /^IBVAULT OK - .*validated \|/);
         // an incremental image whose delta holds a corrupt page: CRITICAL, the page counted
         const inc = join(tmp, "inc-dir");
         let c = contextFor(srv, {

@@ -3,7 +3,9 @@
  * default of backup and backup-to-image (directory and image), the summary reports
  * lock time, delta size and pages replaced; incremental chains full -> inc1 -> inc2
  * through directories and images, restored by copy-back with CHECKSUM TABLE equal
- * to the live tables; broken chains refused; apply-incremental-backup.
+ * to the live tables; broken chains refused; apply-incremental-backup. Validating a
+ * minimum-locking image needs no temporary space (its hot copies are joined with
+ * their deltas, not rebuilt).
  */
 import assert from "node:assert/strict";
 import { startServer, type ThrowawayServer } from "../scripts/throwaway_server.ts";
@@ -17,6 +19,8 @@ import { ChainError } from "../lib/errors.ts";
 import { type Manifest, MANIFEST_FILE } from "../lib/core/manifest.ts";
 import { contextFor, startBackupServer } from "./fixtures/server.ts";
 import { CHAIN_TABLES, changeChainTables } from "./fixtures/chain.ts";
+
+const BIN = new URL("../dist/ibvault", import.meta.url).pathname;
 
 async function run(
   srv: ThrowawayServer,
@@ -102,6 +106,16 @@ Deno.test("minimum locking is the default; directory and image restore to the ta
     assert.equal(header[8], 2, "an image with deltas is format version 2");
     const v = await run(srv, validateCommand, { backupImage: `${tmp}/full.ibv` });
     assert.equal(v.code, 0, v.lines.join("\n"));
+    // hot copies are judged with their deltas, not spooled: no temporary directory is needed
+    const noTmp = await new Deno.Command(BIN, {
+      args: ["validate", `--backup-image=${tmp}/full.ibv`, "--no-progress"],
+      env: { TMPDIR: `${tmp}/no-such-dir` },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const said = new TextDecoder().decode(noTmp.stderr);
+    assert.equal(noTmp.code, 0, said);
+    assert.match(said, /validated \d+ of \d+ files: .* 0 corrupt pages/);
     await restoreAndCompare(srv, { backupDir: `${tmp}/full` }, ["orders", "small"], want);
     await restoreAndCompare(srv, { backupImage: `${tmp}/full.ibv` }, ["orders", "small"], want);
     const full = await run(srv, backupCommand, {

@@ -6,38 +6,15 @@
  * 125 MB from about 30,000 files on (100,000 files: 126 MB) while the JS heap in
  * use stays at about 33 MB, since no per-file record outlives its file.
  *
- * The pages are built from the format (FIL header, FSP header with
- * innodb_page_size=4k flags, crc32 checksum over [4,26) and [38,size-8));
- * MariaDB's innochecksum accepts them.
+ * The pages are built from the format (tests/fixtures/pages.ts); MariaDB's
+ * innochecksum accepts them.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { crc32cTs } from "../lib/innodb/checksum_ts.ts";
+import { page, PAGE_SIZE as PS } from "./fixtures/pages.ts";
 
 const BIN = fileURLToPath(new URL("../dist/ibvault", import.meta.url));
 const FILES = 20_000;
-const PS = 4096;
-
-function page(no: number, space: number, type: number): Uint8Array {
-  const p = new Uint8Array(PS);
-  const v = new DataView(p.buffer);
-  v.setUint32(4, no); // FIL_PAGE_OFFSET
-  v.setUint32(8, 0xffffffff); // FIL_PAGE_PREV
-  v.setUint32(12, 0xffffffff); // FIL_PAGE_NEXT
-  v.setUint32(20, 1000 + no); // FIL_PAGE_LSN (low half)
-  v.setUint16(24, type); // FIL_PAGE_TYPE
-  v.setUint32(34, space); // FIL_PAGE_SPACE_ID
-  if (no === 0) {
-    v.setUint32(38, space); // FSP_SPACE_ID
-    v.setUint32(38 + 8, 2); // FSP_SIZE
-    v.setUint32(38 + 16, 3 << 6); // FSP_SPACE_FLAGS: page ssize 3 = 4 KiB
-  }
-  v.setUint32(PS - 4, 1000 + no); // trailer LSN copy
-  const crc = (crc32cTs(p, 4, 22) ^ crc32cTs(p, 38, PS - 46)) >>> 0;
-  v.setUint32(0, crc);
-  v.setUint32(PS - 8, crc);
-  return p;
-}
 
 Deno.test("validate: 20,000 tiny tablespaces with a flat memory footprint (binary)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ibvault-scale-" });

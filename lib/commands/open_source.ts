@@ -107,7 +107,8 @@ export function backupOpener(ctx: CommandContext, key: Uint8Array | undefined): 
     async open(path, form, how = {}) {
       if (form === "directory") return await openDirSource(path, { manifest: "required" });
       const source = await openImageBytes(ctx, path, how, key);
-      return how.rebuilt ? rebuildingSource(source, tempDirOf(ctx.options)) : source;
+      if (!how.rebuilt) return source;
+      return rebuildingSource(source, tempDirOf(ctx.options), { pairsAsStored: how.pairsAsStored });
     },
   };
 }

@@ -130,8 +130,8 @@ async function runImage(ctx: CommandContext): Promise<ImageRun> {
   // validateEntries copies each chunk into its page buffer before asking for the next.
   const source = await openImageOrXbstream(ctx, { recycle: true });
   if (source.kind === "xbstream") return await runXbstream(ctx, source.bytes, source.name);
-  // hot copies are judged as rebuilt with their deltas; an incremental's deltas on their own
-  const rebuilt = rebuildingSource(source, tempDirOf(o));
+  // hot copies are judged with their deltas, without a spool; an incremental's deltas on their own
+  const rebuilt = rebuildingSource(source, tempDirOf(o), { pairsAsStored: true });
   try {
     const algo = parseAlgorithm(
       o.innodbChecksumAlgorithm ?? source.manifest.server?.checksumAlgorithm,
@@ -141,6 +141,7 @@ async function runImage(ctx: CommandContext): Promise<ImageRun> {
       algorithm: algo,
       threshold: o.pageCorruptThreshold,
       signal: ctx.signal,
+      hotCopies: rebuilt.hotCopies,
       onProgress: (done) =>
         ctx.report.progress({
           label: "validate",
@@ -157,7 +158,13 @@ async function runImage(ctx: CommandContext): Promise<ImageRun> {
         return rebuilt.seen;
       },
       entries: (sel) =>
-        validatingDeltas(rebuilt.entries(sel), algo, verdicts, o.pageCorruptThreshold),
+        validatingDeltas(
+          rebuilt.entries(sel),
+          algo,
+          verdicts,
+          o.pageCorruptThreshold,
+          rebuilt.hotCopies,
+        ),
       close: () => rebuilt.close(),
     });
     return {

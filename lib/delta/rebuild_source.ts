@@ -12,8 +12,8 @@
 import { mkdtemp, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { FileEntry } from "../entry.ts";
-import type { Source } from "../source.ts";
-import type { Manifest } from "../core/manifest.ts";
+import type { Rebuilt, Source } from "../source.ts";
+import { isStreamed, type Manifest } from "../core/manifest.ts";
 import type { SeenEntry } from "../core/completeness.ts";
 import { Crc32c } from "../core/crc.ts";
 import { readFileChunks, writeStream } from "../core/files.ts";
@@ -56,9 +56,26 @@ export function rebuiltManifest(m: Manifest, end?: BackupEnd): Manifest {
   };
 }
 
+/** How {@link rebuildingSource} treats hot copies. */
+export interface RebuildOptions {
+  /**
+   * Leave hot copies and their deltas as stored, for a consumer that joins them
+   * itself without a spool (validation: `validateEntries` with `hotCopies`).
+   * Only for a streamed manifest, which lists no entry CRC to check against the
+   * rebuilt file: with one, the files are rebuilt all the same.
+   */
+  pairsAsStored?: boolean;
+}
+
 /** Wrap `inner` (see the module documentation); spool files go under `spoolDir`. */
-export function rebuildingSource<S extends Source>(inner: S, spoolDir: string): S {
-  const paired = filesWithDelta(inner.manifest);
+export function rebuildingSource<S extends Source>(
+  inner: S,
+  spoolDir: string,
+  opts: RebuildOptions = {},
+): S & Rebuilt {
+  const asStored = opts.pairsAsStored === true && isStreamed(inner.manifest);
+  const hotCopies = asStored ? filesWithDelta(inner.manifest) : new Set<string>();
+  const paired = asStored ? new Set<string>() : filesWithDelta(inner.manifest);
   let end: BackupEnd | undefined;
   const seen = new Map<string, SeenEntry>();
   let spool: string | undefined;
@@ -145,8 +162,9 @@ export function rebuildingSource<S extends Source>(inner: S, spoolDir: string): 
     };
   }
 
-  const out = Object.create(inner) as S;
+  const out = Object.create(inner) as S & Rebuilt;
   Object.defineProperties(out, {
+    hotCopies: { value: hotCopies },
     manifest: { get: () => rebuiltManifest(inner.manifest, end), enumerable: true },
     entries: { value: entries },
     seen: { value: seen },

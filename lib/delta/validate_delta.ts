@@ -151,18 +151,21 @@ export function incrementalVerdict(
 }
 
 /**
- * Pass `entries` through, validating each delta entry instead of yielding it (a
- * rebuilding source has joined the deltas whose file is in the same backup, so
- * these are an incremental's) with {@link validateDelta}; verdicts go into `out`.
+ * Pass `entries` through, validating each delta entry instead of yielding it
+ * with {@link validateDelta} (an incremental's: a rebuilding source has joined
+ * the deltas whose file is in the same backup); verdicts go into `out`. The
+ * deltas of `hotCopies` (left as stored for the validator to join) pass through.
  */
 export async function* validatingDeltas(
   entries: AsyncIterable<FileEntry>,
   algorithm: ChecksumAlgorithm,
   out: DeltaVerdict[],
   threshold?: number,
+  hotCopies?: ReadonlySet<string>,
 ): AsyncGenerator<FileEntry> {
   for await (const e of entries) {
-    if (deltaTarget(e.path) === undefined) {
+    const target = deltaTarget(e.path);
+    if (target === undefined || hotCopies?.has(target)) {
       yield e;
       continue;
     }

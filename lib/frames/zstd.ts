@@ -9,7 +9,7 @@
  * bounds memory by the largest frame, which is small for the writers met here
  * (xtrabackup writes one frame per compressed block; ibvault one per chunk).
  */
-import { zlib } from "../core/builtins.ts";
+import { zlib } from "../builtins.ts";
 import { CorruptionError } from "../errors.ts";
 
 /** zstd frame magic (little-endian). */

@@ -4,7 +4,7 @@
  * start-up self-test). Each chunk is one independent standard zstd frame, so the
  * frames of an entry concatenated are a file `zstd -d` reads.
  */
-import { zlib } from "../core/builtins.ts";
+import { zlib } from "../builtins.ts";
 import { CorruptionError, IbvaultError } from "../errors.ts";
 
 /** Lowest and highest compression level accepted (zstd's "normal" range). */

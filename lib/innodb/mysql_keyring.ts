@@ -27,7 +27,7 @@
  * time, so they are decrypted first. Type 15 keeps the original type at bytes
  * 28..29, type 17 was an R-tree page (17854), type 16 a type-14 compressed page.
  */
-import { crypto } from "../core/builtins.ts";
+import { crypto } from "../builtins.ts";
 import { be16, be32, FIL_PAGE_DATA, FIL_PAGE_TYPE } from "./layout.ts";
 import { crc32cTs } from "./checksum_ts.ts";
 import { encryptionInfoOffset } from "./encryption_info.ts";

@@ -11,7 +11,7 @@
  * byte 38 and restores the original type; the page's own checksum (bytes 0..3
  * and the trailer) then verifies as on any uncompressed page.
  */
-import { zlib } from "../core/builtins.ts";
+import { zlib } from "../builtins.ts";
 import { be16, FIL_PAGE_DATA, FIL_PAGE_TYPE } from "./layout.ts";
 import { lz4DecompressBlock } from "../kernels/lz4.ts";
 

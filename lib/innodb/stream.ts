@@ -10,6 +10,10 @@ import { allocPageBuffer, type PageBuffer } from "./checksum_kernels.ts";
 import { FEED_BUFFER_BYTES, PageFeed } from "./page_feed.ts";
 import { type FileReport, notValidatedReport } from "./report.ts";
 import { isInnodbName, tableNameOf } from "./discover.ts";
+import { HotCopyFeed, type HotCopyVerdict, joinHotCopy } from "./hot_copy_join.ts";
+import { PageJudge } from "./page_judge.ts";
+import { deltaTarget } from "../core/chain.ts";
+import { CorruptionError } from "../errors.ts";
 
 /** Settings for {@link validateEntries}. */
 export interface StreamOptions {
@@ -19,6 +23,13 @@ export interface StreamOptions {
   signal?: AbortSignal;
   /** Called after each chunk with the bytes consumed so far over all entries. */
   onProgress?: (done: number) => void;
+  /**
+   * Hot copies whose delta follows them in the stream (minimum locking), as
+   * stored: each is judged with its delta, not rebuilt (`hot_copy_join.ts`).
+   */
+  hotCopies?: ReadonlySet<string>;
+  /** The source's name, for messages. */
+  name?: string;
 }
 
 /** Validate a stream of file entries; non-InnoDB entries are drained and listed as not validated. */
@@ -31,9 +42,36 @@ export async function validateEntries(
   const reports: FileReport[] = [];
   let buf: PageBuffer | undefined;
   let consumed = 0;
+  const waiting = new Map<string, HotCopyVerdict>();
+  let judge: PageJudge | undefined;
+  /** The chunks of `data`, counted for progress, after a check for abort each. */
+  const tracked = async function* (data: AsyncIterable<Uint8Array>) {
+    for await (const chunk of data) {
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
+      consumed += chunk.length;
+      opts.onProgress?.(consumed);
+      yield chunk;
+    }
+  };
   for await (const entry of entries) {
     const base = entry.path.split("/").pop() ?? entry.path;
     const input = { path: entry.path, name: entry.path, table: tableNameOf(entry.path) };
+    const target = deltaTarget(entry.path);
+    const hot = target === undefined ? undefined : waiting.get(target);
+    if (hot) {
+      waiting.delete(target!);
+      judge ??= new PageJudge(algorithm);
+      const where = opts.name ? `${opts.name}: ${entry.path}` : entry.path;
+      reports.push(await joinHotCopy(hot, { data: tracked(entry.data) }, where, judge, threshold));
+      continue;
+    }
+    if (opts.hotCopies?.has(entry.path)) {
+      buf ??= allocPageBuffer(FEED_BUFFER_BYTES, opts.kernels);
+      const feed = new HotCopyFeed(input, buf, algorithm);
+      for await (const chunk of tracked(entry.data)) feed.push(chunk);
+      waiting.set(entry.path, feed.finish());
+      continue;
+    }
     if (!isInnodbName(base)) {
       for await (const chunk of entry.data) consumed += chunk.length;
       reports.push(notValidatedReport(input, entry.size));
@@ -41,13 +79,12 @@ export async function validateEntries(
     }
     buf ??= allocPageBuffer(FEED_BUFFER_BYTES, opts.kernels);
     const feed = new PageFeed(input, buf, { algorithm, threshold });
-    for await (const chunk of entry.data) {
-      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
-      consumed += chunk.length;
-      opts.onProgress?.(consumed);
-      feed.push(chunk);
-    }
+    for await (const chunk of tracked(entry.data)) feed.push(chunk);
     reports.push(feed.finish());
+  }
+  for (const path of waiting.keys()) {
+    const where = opts.name ? `${opts.name}: ${path}` : path;
+    throw new CorruptionError(`${where} is a hot copy whose delta is missing`);
   }
   return reports;
 }

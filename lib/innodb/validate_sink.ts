@@ -17,6 +17,8 @@ export interface ValidationSinkOptions {
   signal?: AbortSignal;
   /** Called with the bytes read so far. */
   onProgress?: (done: number) => void;
+  /** Hot copies the source leaves as stored, each followed by its delta (joined, not rebuilt). */
+  hotCopies?: ReadonlySet<string>;
 }
 
 /** What validating a source found. */
@@ -29,7 +31,7 @@ export interface ValidationSinkSummary {
 export function validationSink(opts: ValidationSinkOptions): Sink<ValidationSinkSummary> {
   return {
     async write(source) {
-      const files = await validateEntries(source.entries(), opts);
+      const files = await validateEntries(source.entries(), { ...opts, name: source.name });
       return { files, completeness: checkCompleteness(source.manifest, source.seen) };
     },
   };

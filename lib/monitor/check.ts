@@ -102,22 +102,27 @@ function pageFindings(files: FileReport[]): { messages: string[]; corrupt: numbe
 
 /**
  * `--validate` of an image: every page, the hot copies of minimum locking judged
- * as rebuilt with their deltas (a torn hot page the delta replaces is no
+ * with their deltas, without a spool (a torn hot page the delta replaces is no
  * corruption), an incremental's deltas on their own; then its completeness.
  */
 async function validatedImageFindings(
   b: FoundBackup,
   o: CheckOptions,
 ): Promise<{ messages: string[]; corrupt?: number; rawBytes: number }> {
-  const rebuilt = await o.opener.open(b.path, "image", { recycle: true, rebuilt: true });
+  const rebuilt = await o.opener.open(b.path, "image", {
+    recycle: true,
+    rebuilt: true,
+    pairsAsStored: true,
+  });
   const messages: string[] = [];
   let corrupt: number | undefined;
   try {
     const algorithm = parseAlgorithm(rebuilt.manifest.server?.checksumAlgorithm);
     const verdicts: DeltaVerdict[] = [];
+    const hotCopies = rebuilt.hotCopies;
     const files = await validateEntries(
-      validatingDeltas(rebuilt.entries(), algorithm, verdicts),
-      { algorithm, signal: o.signal },
+      validatingDeltas(rebuilt.entries(), algorithm, verdicts, undefined, hotCopies),
+      { algorithm, signal: o.signal, hotCopies, name: rebuilt.name },
     );
     files.push(...verdicts.map((v) => v.report));
     messages.push(...verdicts.flatMap((v) => v.problems));

@@ -3,7 +3,7 @@
  * `--password` or `-p`: the prompt and the answer go through `/dev/tty` (so
  * stdin and stdout stay free for image streams), with echo off while typing.
  */
-import { childProcess } from "../core/builtins.ts";
+import { childProcess } from "../builtins.ts";
 import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
 import { UsageError } from "../errors.ts";
 

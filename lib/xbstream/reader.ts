@@ -9,7 +9,7 @@
  * findings that leave the stream readable are reported to the visitor and the
  * reading goes on; a broken structure (bad magic, truncation) stops it.
  */
-import { zlib } from "../core/builtins.ts";
+import { zlib } from "../builtins.ts";
 import { ByteReader } from "../core/byte_reader.ts";
 import { crcHex as hex } from "../core/crc.ts";
 import { entryPathProblem } from "../core/entry_path.ts";
