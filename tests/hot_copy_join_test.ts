@@ -3,8 +3,8 @@
  * file (lib/innodb/hot_copy_join.ts) gives the verdict of validating the rebuilt
  * file: for hot copies with torn pages, pages the delta replaces (once or twice),
  * corrupt delta pages, growth, a shrunk file and a COMPLETE delta, the joined
- * verdict and the one of the file rebuilt with `applyDelta` name the same
- * corrupt pages with the same reasons. The pages are built from the format
+ * verdict and the one of the file rebuilt with `applyDelta` agree: the same
+ * corrupt pages with the same reasons, the same page and flavour counts. The pages are built from the format
  * (tests/fixtures/pages.ts, accepted by innochecksum).
  */
 import assert from "node:assert/strict";
@@ -117,6 +117,10 @@ async function same(what: string, hot: Uint8Array, plan: DeltaPlan): Promise<Fil
     format: r.format,
     corrupt: r.corrupt,
     atLeast: r.atLeast,
+    pages: r.pages,
+    skippedPages: r.skippedPages,
+    flavours: r.flavours,
+    flavour: r.flavour,
   });
   assert.deepEqual(view(a), view(b), what);
   return a;
@@ -124,6 +128,13 @@ async function same(what: string, hot: Uint8Array, plan: DeltaPlan): Promise<Fil
 
 function pagesOf(ts: Uint8Array, from: number, to: number): Uint8Array {
   return ts.slice(from * PAGE_SIZE, to * PAGE_SIZE);
+}
+
+/** `ts` with pages `nos` all zero (allocated, not written yet). */
+function zeroed(ts: Uint8Array, ...nos: number[]): Uint8Array {
+  const out = ts.slice();
+  for (const no of nos) out.fill(0, no * PAGE_SIZE, (no + 1) * PAGE_SIZE);
+  return out;
 }
 
 /** `ts` with page `no` torn: its second half from another write. */
@@ -186,6 +197,17 @@ Deno.test("hot copy join: delta pages are judged; a later run wins; growth and s
   assert.equal(shrunk.bytes, 30 * PAGE_SIZE);
 });
 
+Deno.test("hot copy join: zero pages written under the lock, and zero pages left, count as the rebuilt file's", async () => {
+  const newer = tablespace(30, 2);
+  const hot = zeroed(tablespace(30, 1), 3, 25, 26, 27, 28, 29); // the file was extended before the copy
+  const r = await same("zero pages", hot, {
+    runs: [[0, pagesOf(newer, 0, 1)], [25, pagesOf(newer, 25, 28)]],
+    final: 30,
+  });
+  assert.equal(r.status, "valid");
+  assert.deepEqual(r.flavours, { zero: 3, crc32: 27 });
+});
+
 Deno.test("hot copy join: a COMPLETE delta discards the hot copy; random plans agree with a rebuild", async () => {
   const garbage = new Uint8Array(30 * PAGE_SIZE).fill(0x41);
   garbage.set(page(0, SPACE, 8), 0);
@@ -203,6 +225,7 @@ Deno.test("hot copy join: a COMPLETE delta discards the hot copy; random plans a
     let hot = tablespace(Math.max(1, n - (rand() % 8)), 1);
     const hotPages = hot.length / PAGE_SIZE;
     for (let k = rand() % 5; k > 0; k--) hot = tear(hot, rand() % hotPages);
+    for (let k = rand() % 4; k > 0; k--) hot = zeroed(hot, 1 + (rand() % (hotPages - 1)));
     const target = tablespace(n, 2);
     const final = rand() % 5 === 0 ? n - 3 : n; // sometimes the file shrank
     const runs: [number, Uint8Array][] = [[0, pagesOf(target, 0, 1)]];

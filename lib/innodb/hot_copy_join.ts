@@ -6,12 +6,13 @@
  * replaces the pages it carries, set-aside ones included, and its own pages are
  * judged; what is left below the delta's final size is the rebuilt file's
  * verdict. So validating an image needs no temporary copy of its hot copies,
- * only the set-aside pages' records (one per failing page) between the two.
+ * only a byte per page and the set-aside pages' records between the two.
  *
- * The verdict is the one validating the rebuilt file gives (tests/hot_copy_join_test.ts
- * compares both): the same corrupt pages with the same reasons, the same checks of
- * the delta against the file it continues. Its page and flavour counts are of
- * the pages judged, hot copy and delta each: a page both carry counts twice.
+ * Each page's verdict is kept as one byte (its flavour, or corrupt) so that the
+ * counts are the rebuilt file's: the verdict is the one validating the rebuilt
+ * file gives (tests/hot_copy_join_test.ts compares both): the same pages and
+ * flavours, the same corrupt pages with the same reasons, the same checks of the
+ * delta against the file it continues.
  */
 import type { FileEntry } from "../entry.ts";
 import { CorruptionError } from "../errors.ts";
@@ -22,11 +23,18 @@ import { decodeFlags, describeSpace, type SpaceInfo, spaceInfoFromPage0 } from "
 import { FSP_SPACE_FLAGS } from "./layout.ts";
 import type { PageBuffer } from "./checksum_kernels.ts";
 import { PageFeed } from "./page_feed.ts";
-import { PageJudge } from "./page_judge.ts";
-import { type CorruptPage, emptyRange, type RangeResult } from "./page_range.ts";
+import {
+  checkPages,
+  CODE_CORRUPT,
+  CODE_SKIPPED,
+  type CorruptPage,
+  emptyRange,
+  type PageCodes,
+  type RangeResult,
+} from "./page_range.ts";
 import { errorReport, type FileReport, validReport } from "./report.ts";
 import { finishReport, type ValidateInput } from "./validator.ts";
-import { FLAVOURS } from "./verdict.ts";
+import { F_ZERO } from "./verdict.ts";
 
 /**
  * Failing hot-copy pages set aside per file, at most: about 100 bytes each, so
@@ -38,9 +46,12 @@ export const HOT_COPY_SET_ASIDE_MAX = 1 << 20;
 /** The bytes of page 0 the delta's check of its base reads (through FSP_SPACE_FLAGS). */
 const BASE_BYTES = FSP_SPACE_FLAGS + 4;
 
-/** What is kept of a hot copy until its delta arrives: its verdict with every failing page. */
+/** What is kept of a hot copy until its delta arrives. */
 export interface HotCopyVerdict {
+  /** Its verdict, with every failing page (the set-aside ones). */
   report: FileReport;
+  /** Each page's verdict code, by page number: one byte per page. */
+  codes: PageCodes;
   /** The first bytes of its page 0 (the delta is checked against them). */
   page0: Uint8Array;
   /** More than {@link HOT_COPY_SET_ASIDE_MAX} pages failed: not all were recorded. */
@@ -55,7 +66,11 @@ export class HotCopyFeed {
 
   /** A feed for hot copy `input`, judging in the shared `buf` like a {@link PageFeed}. */
   constructor(input: ValidateInput, buf: PageBuffer, algorithm: ChecksumAlgorithm) {
-    this.#feed = new PageFeed(input, buf, { algorithm, threshold: HOT_COPY_SET_ASIDE_MAX });
+    this.#feed = new PageFeed(input, buf, {
+      algorithm,
+      threshold: HOT_COPY_SET_ASIDE_MAX,
+      codes: true,
+    });
   }
 
   /** The next bytes of the hot copy (`bytes` may be reused by the caller afterwards). */
@@ -72,6 +87,7 @@ export class HotCopyFeed {
   finish(): HotCopyVerdict {
     return {
       report: this.#feed.finish(),
+      codes: this.#feed.codes.slice(),
       page0: this.#page0.slice(0, this.#page0Fill),
       overflow: this.#feed.stopped,
     };
@@ -86,28 +102,48 @@ function page0Space(page0: Uint8Array): SpaceInfo | undefined {
   }
 }
 
-/** Pages and flavours of a finished report, as a range result (no corrupt pages). */
-function judgedOf(report: FileReport): RangeResult {
-  const r = emptyRange();
-  r.pages = report.pages;
-  for (const [name, n] of Object.entries(report.flavours)) {
-    const i = FLAVOURS.indexOf(name as (typeof FLAVOURS)[number]);
-    if (i >= 0) r.flavours[i] += n;
+/** Per-page codes of the file being rebuilt, growing as the delta's runs reach further. */
+class RebuiltCodes {
+  codes: PageCodes;
+  constructor(from: PageCodes) {
+    this.codes = from;
   }
-  return r;
+  /** Room for pages below `end`; pages no run or hot copy covers read as zero pages. */
+  reach(end: number): void {
+    if (end <= this.codes.length) return;
+    const grown = new Uint8Array(Math.max(end, 2 * this.codes.length)).fill(F_ZERO);
+    grown.set(this.codes);
+    this.codes = grown;
+  }
+  /** The range result of the first `pages` pages: counts by code, with `corrupt`. */
+  result(pages: number, corrupt: CorruptPage[]): RangeResult {
+    this.reach(pages);
+    const r = emptyRange();
+    for (let p = 0; p < pages; p++) {
+      const c = this.codes[p];
+      if (c === CODE_SKIPPED) r.skipped++;
+      else {
+        r.pages++;
+        if (c !== CODE_CORRUPT) r.flavours[c]++;
+      }
+    }
+    r.corrupt = corrupt;
+    return r;
+  }
 }
 
 /**
  * The verdict of the file rebuilt from `hot` and the delta entry `delta` (read
- * to its end), judged with `judge`. A delta that does not read, or does not
- * continue this hot copy, is a CorruptionError naming `where`, as when the
- * delta is applied.
+ * to its end), judged in the page buffer `buf`. A delta that does not read, or
+ * does not continue this hot copy, is a CorruptionError naming `where`, as when
+ * the delta is applied.
  */
 export async function joinHotCopy(
   hot: HotCopyVerdict,
   delta: Pick<FileEntry, "data">,
   where: string,
-  judge: PageJudge,
+  buf: PageBuffer,
+  algorithm: ChecksumAlgorithm,
   threshold: number,
 ): Promise<FileReport> {
   const subject = { name: hot.report.name, table: hot.report.table };
@@ -123,10 +159,16 @@ export async function joinHotCopy(
   const unjudged = kept && (hot.overflow ||
     (hot.report.status === "error" && hot.report.bytes >= size));
   const setAside = new Map<number, CorruptPage>();
-  if (kept && !unjudged) { for (const c of hot.report.corrupt) setAside.set(c.page, c); }
+  const codes = new RebuiltCodes(kept && !unjudged ? hot.codes : new Uint8Array(0));
+  if (kept && !unjudged) {
+    for (const c of hot.report.corrupt) setAside.set(c.page, c);
+    // a partial last page (a hot copy cut short) is corrupt unless a run replaces it
+    codes.reach(Math.ceil(hot.report.bytes / size));
+    codes.codes.fill(CODE_CORRUPT, hot.codes.length, Math.ceil(hot.report.bytes / size));
+  }
   const failed = new Map<number, CorruptPage>();
-  const judged = kept && hot.report.status !== "error" ? judgedOf(hot.report) : emptyRange();
   let space = decodeFlags(header.fspFlags, header.spaceId);
+  const per = Math.floor(buf.length / size);
   let step = await runs.next();
   while (!step.done) {
     const run = step.value;
@@ -136,7 +178,23 @@ export async function joinHotCopy(
       setAside.delete(p);
       failed.delete(p);
     }
-    for (const c of judge.judge(space, run.first, run.bytes, judged)) failed.set(c.page, c);
+    codes.reach(run.first + run.count);
+    for (let k = 0; k < run.count; k += per) {
+      const n = Math.min(per, run.count - k);
+      buf.bytes.set(run.bytes.subarray(k * size, (k + n) * size), 0);
+      const r = checkPages(
+        buf,
+        0,
+        n,
+        run.first + k,
+        space,
+        algorithm,
+        Infinity,
+        emptyRange(),
+        codes.codes,
+      );
+      for (const c of r.corrupt) failed.set(c.page, c);
+    }
     step = await runs.next();
   }
   const pages = step.value.pages;
@@ -148,5 +206,5 @@ export async function joinHotCopy(
   }
   const corrupt = [...setAside.values(), ...failed.values()].filter((c) => c.page < pages);
   const report = validReport(subject, pages * size, describeSpace(space), space);
-  return finishReport(report, { ...judged, corrupt }, threshold, false);
+  return finishReport(report, codes.result(pages, corrupt), threshold, false);
 }

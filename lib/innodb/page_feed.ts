@@ -13,7 +13,13 @@ import { type ChecksumAlgorithm, parseAlgorithm } from "./algorithm.ts";
 import type { PageBuffer } from "./checksum_kernels.ts";
 import { describeSpace, needsWholePage0, type SpaceInfo, spaceInfoFromPage0 } from "./flags.ts";
 import { FIL_PAGE_LSN, UNIV_PAGE_SIZE_MAX, UNIV_ZIP_SIZE_MIN } from "./layout.ts";
-import { checkPages, type CorruptPage, emptyRange, type RangeResult } from "./page_range.ts";
+import {
+  checkPages,
+  type CorruptPage,
+  emptyRange,
+  type PageCodes,
+  type RangeResult,
+} from "./page_range.ts";
 import type { FileReport } from "./report.ts";
 import { finishReport, type ValidateInput } from "./validator.ts";
 import { errorReport, validReport } from "./report.ts";
@@ -23,6 +29,8 @@ export interface FeedOptions {
   algorithm?: ChecksumAlgorithm;
   /** Stop judging a file after this many corrupt pages (default 64). */
   threshold?: number;
+  /** Keep each page's verdict ({@link PageFeed.codes}): one byte per page. */
+  codes?: boolean;
 }
 
 function lsnAt(b: Uint8Array, off: number): bigint {
@@ -51,6 +59,7 @@ export class PageFeed {
   readonly corruptLsn = new Map<number, bigint>();
   /** Pages whose every byte is zero. */
   zeroPages = 0;
+  #codes?: PageCodes;
 
   /** A feed for `input`, judging in the shared `buf` (at least one 64 KiB page long). */
   constructor(input: ValidateInput, buf: PageBuffer, opts: FeedOptions = {}) {
@@ -58,6 +67,12 @@ export class PageFeed {
     this.#buf = buf;
     this.#algo = opts.algorithm ?? parseAlgorithm();
     this.#threshold = Math.max(1, opts.threshold ?? 64);
+    if (opts.codes) this.#codes = new Uint8Array(64);
+  }
+
+  /** Each judged page's verdict, by page number (with the `codes` option; else empty). */
+  get codes(): PageCodes {
+    return this.#codes?.subarray(0, this.#nextPage) ?? new Uint8Array(0);
   }
 
   /** Bytes pushed so far. */
@@ -162,6 +177,11 @@ export class PageFeed {
     const b = this.#buf.bytes;
     const before = this.#result.corrupt.length;
     const zerosBefore = this.#result.flavours[0];
+    if (this.#codes && this.#codes.length < this.#nextPage + count) {
+      const grown = new Uint8Array(Math.max(2 * this.#codes.length, this.#nextPage + count));
+      grown.set(this.#codes);
+      this.#codes = grown;
+    }
     checkPages(
       this.#buf,
       0,
@@ -171,6 +191,7 @@ export class PageFeed {
       this.#algo,
       this.#threshold,
       this.#result,
+      this.#codes,
     );
     this.zeroPages += this.#result.flavours[0] - zerosBefore;
     for (let i = 0; i < count; i++) {

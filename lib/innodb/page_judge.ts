@@ -6,13 +6,7 @@
 import type { ChecksumAlgorithm } from "./algorithm.ts";
 import { allocPageBuffer, type PageBuffer } from "./checksum_kernels.ts";
 import type { SpaceInfo } from "./flags.ts";
-import {
-  checkPages,
-  type CorruptPage,
-  emptyRange,
-  mergeRange,
-  type RangeResult,
-} from "./page_range.ts";
+import { checkPages, type CorruptPage, emptyRange } from "./page_range.ts";
 
 const CAP = 1 << 20;
 
@@ -26,16 +20,8 @@ export class PageJudge {
     this.#algo = algo;
   }
 
-  /**
-   * The corrupt pages among `bytes` (whole pages of `space`, the first being
-   * `firstPage`); with `tally`, the pages judged and their flavours are added to it.
-   */
-  judge(
-    space: SpaceInfo,
-    firstPage: number,
-    bytes: Uint8Array,
-    tally?: RangeResult,
-  ): CorruptPage[] {
+  /** The corrupt pages among `bytes` (whole pages of `space`, the first being `firstPage`). */
+  judge(space: SpaceInfo, firstPage: number, bytes: Uint8Array): CorruptPage[] {
     const size = space.physicalSize;
     this.#buf ??= allocPageBuffer(CAP);
     const per = Math.floor(CAP / size);
@@ -46,7 +32,6 @@ export class PageJudge {
       this.#buf.bytes.set(part.subarray(0, count * size), 0);
       const r = checkPages(this.#buf, 0, count, page, space, this.#algo, Infinity, emptyRange());
       out.push(...r.corrupt);
-      if (tally) mergeRange(tally, { ...r, corrupt: [] });
     }
     return out;
   }

@@ -14,7 +14,7 @@ import type { CorruptPage, RangeResult, RangeTask } from "./pool_protocol.ts";
 export type { CorruptPage, RangeResult };
 import type { PageBuffer } from "./checksum_kernels.ts";
 import { extentSize, type SpaceInfo } from "./flags.ts";
-import { F_CRC32, F_FULL_CRC32, F_ZERO, FLAVOURS, judgePage } from "./verdict.ts";
+import { F_CRC32, F_FULL_CRC32, F_ZERO, FLAVOURS, isZero, judgePage } from "./verdict.ts";
 import { PAGES_CRC32, PAGES_FULL_CRC32, PAGES_ZERO_ONLY } from "../kernels/pages.ts";
 
 /** A fresh, empty result. */
@@ -37,10 +37,45 @@ export function isDoublewritePage(space: SpaceInfo, pageNo: number): boolean {
   return pageNo >= e && pageNo < 3 * e;
 }
 
+/** {@link PageCodes} value of a corrupt page (a valid one holds its flavour index). */
+export const CODE_CORRUPT = 0xff;
+/** {@link PageCodes} value of a page not judged (the doublewrite buffer). */
+export const CODE_SKIPPED = 0xfe;
+
+/**
+ * Each judged page's verdict, indexed by page number: its flavour index (see
+ * `FLAVOURS`), {@link CODE_CORRUPT} or {@link CODE_SKIPPED}. Long enough for
+ * every page judged into it.
+ */
+export type PageCodes = Uint8Array;
+
+/** Codes of a run the kernel passed: `zeros` of its `passed` pages are all-zero, the rest `flavour`. */
+function codeRun(
+  codes: PageCodes,
+  b: Uint8Array,
+  off: number,
+  first: number,
+  passed: number,
+  zeros: number,
+  size: number,
+  flavour: number,
+): void {
+  codes.fill(flavour, first, first + passed);
+  if (zeros === 0) return;
+  // A page with a byte set in its FIL header is not all-zero; when exactly `zeros` are left,
+  // those are the zero ones, else each is read whole.
+  const maybe: number[] = [];
+  for (let k = 0; k < passed; k++) if (isZero(b, off + k * size, 38)) maybe.push(k);
+  for (const k of maybe) {
+    if (maybe.length === zeros || isZero(b, off + k * size, size)) codes[first + k] = F_ZERO;
+  }
+}
+
 /**
  * Judge `count` pages stored back to back from byte `off` of `buf`, the first
  * being page `firstPage` (the same verdicts whichever kernels `buf` has); at
  * most `maxCorrupt` corrupt pages are recorded before the loop stops early.
+ * With `codes`, each judged page's verdict is also written there.
  */
 export function checkPages(
   buf: PageBuffer,
@@ -51,6 +86,7 @@ export function checkPages(
   algo: ChecksumAlgorithm,
   maxCorrupt: number,
   into: RangeResult = emptyRange(),
+  codes?: PageCodes,
 ): RangeResult {
   const size = space.physicalSize;
   const dblwr = space.spaceId === 0;
@@ -60,6 +96,7 @@ export function checkPages(
     const pageNo = firstPage + i;
     if (dblwr && isDoublewritePage(space, pageNo)) {
       into.skipped++;
+      if (codes) codes[pageNo] = CODE_SKIPPED;
       continue;
     }
     if (buf.checkRun) {
@@ -70,9 +107,11 @@ export function checkPages(
         if (pageNo < e) end = Math.min(count, e - firstPage);
       }
       const { passed, zeros } = buf.checkRun(off + i * size, end - i, size, pageNo, mode);
+      const flavour = mode === PAGES_FULL_CRC32 ? F_FULL_CRC32 : F_CRC32;
       into.pages += passed;
       into.flavours[F_ZERO] += zeros;
-      into.flavours[mode === PAGES_FULL_CRC32 ? F_FULL_CRC32 : F_CRC32] += passed - zeros;
+      into.flavours[flavour] += passed - zeros;
+      if (codes) codeRun(codes, bytes, off + i * size, pageNo, passed, zeros, size, flavour);
       i += passed;
       if (i >= end) {
         i = end - 1;
@@ -83,6 +122,7 @@ export function checkPages(
     // Inflating an LZ4 page may grow kernel memory, which detaches the old view.
     if (bytes.buffer.byteLength === 0) bytes = buf.bytes;
     into.pages++;
+    if (codes) codes[firstPage + i] = typeof v === "number" ? v : CODE_CORRUPT;
     if (typeof v === "number") into.flavours[v]++;
     else {
       into.corrupt.push({ page: firstPage + i, reason: v });

@@ -11,7 +11,6 @@ import { FEED_BUFFER_BYTES, PageFeed } from "./page_feed.ts";
 import { type FileReport, notValidatedReport } from "./report.ts";
 import { isInnodbName, tableNameOf } from "./discover.ts";
 import { HotCopyFeed, type HotCopyVerdict, joinHotCopy } from "./hot_copy_join.ts";
-import { PageJudge } from "./page_judge.ts";
 import { deltaTarget } from "../core/chain.ts";
 import { CorruptionError } from "../errors.ts";
 
@@ -43,7 +42,6 @@ export async function validateEntries(
   let buf: PageBuffer | undefined;
   let consumed = 0;
   const waiting = new Map<string, HotCopyVerdict>();
-  let judge: PageJudge | undefined;
   /** The chunks of `data`, counted for progress, after a check for abort each. */
   const tracked = async function* (data: AsyncIterable<Uint8Array>) {
     for await (const chunk of data) {
@@ -60,9 +58,10 @@ export async function validateEntries(
     const hot = target === undefined ? undefined : waiting.get(target);
     if (hot) {
       waiting.delete(target!);
-      judge ??= new PageJudge(algorithm);
+      buf ??= allocPageBuffer(FEED_BUFFER_BYTES, opts.kernels);
       const where = opts.name ? `${opts.name}: ${entry.path}` : entry.path;
-      reports.push(await joinHotCopy(hot, { data: tracked(entry.data) }, where, judge, threshold));
+      const data = tracked(entry.data);
+      reports.push(await joinHotCopy(hot, { data }, where, buf, algorithm, threshold));
       continue;
     }
     if (opts.hotCopies?.has(entry.path)) {

@@ -99,7 +99,14 @@ export const F_ZERO = 0,
 /** A number (index into FLAVOURS) for a valid page, or the reasons a page is corrupt. */
 export type PageVerdict = number | string;
 
-function isZero(b: Uint8Array, off: number, len: number, skipFrom = -1, skipLen = 0): boolean {
+/** True when bytes [off, off+len) of `b` are all zero (those `skipLen` from `skipFrom` aside). */
+export function isZero(
+  b: Uint8Array,
+  off: number,
+  len: number,
+  skipFrom = -1,
+  skipLen = 0,
+): boolean {
   for (let i = off, end = off + len; i < end; i++) {
     if (b[i] !== 0) {
       if (i - off >= skipFrom && i - off < skipFrom + skipLen) continue;
