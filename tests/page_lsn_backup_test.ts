@@ -116,6 +116,19 @@ Deno.test("minimum locking is the default; directory and image restore to the ta
     const said = new TextDecoder().decode(noTmp.stderr);
     assert.equal(noTmp.code, 0, said);
     assert.match(said, /validated \d+ of \d+ files: .* 0 corrupt pages/);
+    // unpacking it does spool them: without room for that, one line says where and what to do
+    const unpack = await new Deno.Command(BIN, {
+      args: ["image-to-backup-dir", `--backup-image=${tmp}/full.ibv`, `--backup-dir=${tmp}/out`],
+      env: { TMPDIR: `${tmp}/no-such-dir` },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(unpack.stderr).trim().split("\n");
+    assert.equal(unpack.code, 3, err.join("\n"));
+    assert.match(
+      err.find((l) => /ERROR/.test(l)) ?? "",
+      /^ibvault: ERROR: creating a spool for the hot copies in .*no-such-dir: it does not exist \(ENOENT\); .*point TMPDIR/,
+    );
     await restoreAndCompare(srv, { backupDir: `${tmp}/full` }, ["orders", "small"], want);
     await restoreAndCompare(srv, { backupImage: `${tmp}/full.ibv` }, ["orders", "small"], want);
     const full = await run(srv, backupCommand, {

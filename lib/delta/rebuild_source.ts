@@ -16,8 +16,8 @@ import type { Rebuilt, Source } from "../source.ts";
 import { isStreamed, type Manifest } from "../core/manifest.ts";
 import type { SeenEntry } from "../core/completeness.ts";
 import { Crc32c } from "../core/crc.ts";
-import { readFileChunks, writeStream } from "../core/files.ts";
-import { CorruptionError } from "../errors.ts";
+import { ioWords, readFileChunks, writeStream } from "../core/files.ts";
+import { CorruptionError, IoError, OutputError } from "../errors.ts";
 import { applyDelta } from "../innodb/delta_apply.ts";
 import {
   BACKUP_END_FILE,
@@ -54,6 +54,20 @@ export function rebuiltManifest(m: Manifest, end?: BackupEnd): Manifest {
     })),
     entries: base.entries.filter((e) => !(deltaTarget(e.path) && paired.has(deltaTarget(e.path)!))),
   };
+}
+
+/**
+ * A failure to spool, as an OutputError saying where and what to do: the hot
+ * copies wait there, each whole, until their deltas arrive after the last one.
+ */
+function spoolError(err: unknown, where: string): unknown {
+  if (err instanceof IoError || !(err as { code?: string })?.code) return err;
+  return new OutputError(
+    `${where}: ${ioWords(err)}; the hot copies of a minimum-locking image wait there until ` +
+      "their deltas arrive: free space there, or point TMPDIR (or the working directory) at " +
+      "a file system with room for them",
+    { cause: err },
+  );
 }
 
 /** How {@link rebuildingSource} treats hot copies. */
@@ -97,11 +111,15 @@ export function rebuildingSource<S extends Source>(
           continue;
         }
         if (paired.has(e.path)) {
-          spool ??= await mkdtemp(join(spoolDir, ".ibvault-rebuild-"));
+          spool ??= await mkdtemp(join(spoolDir, ".ibvault-rebuild-")).catch((err) => {
+            throw spoolError(err, `creating a spool for the hot copies in ${spoolDir}`);
+          });
           const file = join(spool, String(n++));
           const fh = await open(file, "wx", 0o600);
           try {
-            await writeStream(fh, e.data);
+            await writeStream(fh, e.data).catch((err) => {
+              throw spoolError(err, `spooling the hot copy ${e.path} in ${spool}`);
+            });
           } finally {
             await fh.close();
           }
