@@ -18,6 +18,9 @@ import type { FileReport } from "../lib/innodb/report.ts";
 import { page, PAGE_SIZE } from "./fixtures/pages.ts";
 import { xorshift32 } from "./fixtures/prng.ts";
 import { concat } from "./fixtures/tree.ts";
+import { buildManifest } from "../lib/core/manifest.ts";
+import type { Source } from "../lib/source.ts";
+import { rebuildingSource } from "../lib/delta/rebuild_source.ts";
 
 const SPACE = 9;
 const PATH = "db/t.ibd";
@@ -260,5 +263,42 @@ Deno.test("hot copy join: a delta of another tablespace, or a missing delta, is 
     (e) =>
       e instanceof CorruptionError &&
       /^img\.ibv: db\/t\.ibd is a hot copy whose delta is missing$/.test(e.message),
+  );
+});
+
+Deno.test("rebuilding source, pairs as stored: a hot copy whose delta never comes is refused at the end", async () => {
+  const manifest = buildManifest({
+    options: {},
+    tables: [{
+      database: "db",
+      name: "t",
+      engine: "InnoDB",
+      createStatement: "CREATE TABLE t (a INT)",
+      files: [PATH, `${PATH}.delta`],
+    }],
+  });
+  const stored = (paths: string[]): Source => ({
+    name: "img.ibv",
+    manifest,
+    seen: new Map(),
+    entries: async function* () {
+      for (const p of paths) yield entry(p, p === PATH ? tablespace(4, 1) : await deltaOf4());
+    },
+    close: () => Promise.resolve(),
+  });
+  const deltaOf4 = () => deltaBytes({ runs: [[0, page(0, SPACE, 8)]], final: 4 });
+  const drain = async (s: Source) => {
+    for await (const e of s.entries()) for await (const _ of e.data) { /* read */ }
+  };
+  const whole = rebuildingSource(stored([PATH, `${PATH}.delta`]), "/nonexistent", {
+    pairsAsStored: true,
+  });
+  assert.deepEqual([...whole.hotCopies], [PATH]);
+  await drain(whole); // no spool is made (its directory does not exist)
+  await assert.rejects(
+    drain(rebuildingSource(stored([PATH]), "/nonexistent", { pairsAsStored: true })),
+    (e) =>
+      e instanceof CorruptionError &&
+      e.message === "img.ibv: db/t.ibd is a hot copy whose delta is missing",
   );
 });

@@ -116,18 +116,40 @@ Deno.test("minimum locking is the default; directory and image restore to the ta
     const said = new TextDecoder().decode(noTmp.stderr);
     assert.equal(noTmp.code, 0, said);
     assert.match(said, /validated \d+ of \d+ files: .* 0 corrupt pages/);
-    // unpacking it does spool them: without room for that, one line says where and what to do
-    const unpack = await new Deno.Command(BIN, {
-      args: ["image-to-backup-dir", `--backup-image=${tmp}/full.ibv`, `--backup-dir=${tmp}/out`],
-      env: { TMPDIR: `${tmp}/no-such-dir` },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const err = new TextDecoder().decode(unpack.stderr).trim().split("\n");
-    assert.equal(unpack.code, 3, err.join("\n"));
+    // image-to-backup-dir writes them in place and applies the deltas there: no spool either
+    const bin = (args: string[]) =>
+      new Deno.Command(BIN, {
+        args,
+        env: { TMPDIR: `${tmp}/no-such-dir` },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const unpacked = await bin([
+      "image-to-backup-dir",
+      `--backup-image=${tmp}/full.ibv`,
+      `--backup-dir=${tmp}/unpacked`,
+    ]);
+    assert.equal(unpacked.code, 0, new TextDecoder().decode(unpacked.stderr));
+    const um = JSON.parse(await Deno.readTextFile(`${tmp}/unpacked/${MANIFEST_FILE}`)) as Manifest;
+    assert.ok(!um.entries.some((e) => e.path.endsWith(".delta")), "deltas applied in place");
+    assert.ok(!("compression" in um), "the directory's manifest describes plain files");
+    const uv = await run(srv, validateCommand, { backupDir: `${tmp}/unpacked` });
+    assert.equal(uv.code, 0, uv.lines.join("\n"));
+    // copy-back spools them: without room for that, one line says where and what to do
+    const restore = await bin([
+      "copy-back",
+      "--no-defaults",
+      `--socket=${srv.socket}`,
+      "--user=root",
+      `--backup-image=${tmp}/full.ibv`,
+      "--include-tables=^shop\\.small$",
+      "--rename=shop.small TO spooltest.small",
+    ]);
+    const err = new TextDecoder().decode(restore.stderr).trim().split("\n");
+    assert.equal(restore.code, 3, err.join("\n"));
     assert.match(
       err.find((l) => /ERROR/.test(l)) ?? "",
-      /^ibvault: ERROR: creating a spool for the hot copies in .*no-such-dir: it does not exist \(ENOENT\); .*point TMPDIR/,
+      /^ibvault: ERROR: 1 of 1 table\(s\) not restored: .*the source failed: creating a spool for the hot copies in .*no-such-dir: it does not exist \(ENOENT\); .*point TMPDIR/,
     );
     await restoreAndCompare(srv, { backupDir: `${tmp}/full` }, ["orders", "small"], want);
     await restoreAndCompare(srv, { backupImage: `${tmp}/full.ibv` }, ["orders", "small"], want);

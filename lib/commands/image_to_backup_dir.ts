@@ -12,6 +12,7 @@ import { serverField } from "./report_fields.ts";
 import { requireImage } from "./image_options.ts";
 import { UsageError } from "../errors.ts";
 import { dirSink, prepareDestination } from "../backupdir/sink.ts";
+import { pageLsnDirSink } from "../delta/dir_sink.ts";
 import { printable } from "../names/printable.ts";
 
 /** The image-to-backup-dir command. */
@@ -21,7 +22,8 @@ export const imageToBackupDirCommand: Command = {
   usage: "--backup-image=FILE|- --backup-dir=DIR [--key-file=FILE]",
   help: "Reads the image (- reads stdin) strictly in order, verifies every chunk (checksum, " +
     "and authentication when encrypted), and writes each file under DIR through a temporary " +
-    "name. DIR must be empty or absent unless --force. The manifest is written last, after " +
+    "name (a minimum-locking image's hot copies too: each delta is applied to its file there, " +
+    "nothing is spooled). DIR must be empty or absent unless --force. The manifest is written last, after " +
     "every entry was checked against it. Compression is detected by itself (--uncompress is " +
     "accepted); an encrypted image needs its key.",
   options: [
@@ -35,9 +37,14 @@ export const imageToBackupDirCommand: Command = {
     const o = ctx.options;
     requireImage(o);
     if (!o.backupDir) throw new UsageError("--backup-dir=DIR is required");
-    // Every chunk is written out before the next is asked for.
-    // --backup-dir is the output here: spools stay out of it.
-    const img = await openImageOption(ctx, { recycle: true, spoolDir: tmpdir() });
+    // Every chunk is written out before the next is asked for. A minimum-locking
+    // image's hot copies are written in place and their deltas applied to them there,
+    // so nothing is spooled (--backup-dir is the output here: spools stay out of it).
+    const img = await openImageOption(ctx, {
+      recycle: true,
+      spoolDir: tmpdir(),
+      pairsAsStored: true,
+    });
     try {
       if (!img.header.encrypted && (o.keyFile || o.key || o.keyEnv)) {
         ctx.report.warn(`${img.name} is not encrypted: the key is not needed`);
@@ -48,15 +55,19 @@ export const imageToBackupDirCommand: Command = {
         (p) => ctx.report.info(`removed ${printable(p)}, left by an interrupted run`),
       );
       ctx.log?.openIn(root);
-      const r = await dirSink({
-        root,
-        force: o.force,
-        sync: o.noSync ? "none" : "each",
-        manifest: true,
-        signal: ctx.signal,
-        onProgress: (done, total) =>
-          ctx.report.progress({ label: "extracting", done, total, unit: "bytes" }),
-      }).write(img);
+      const onProgress = (done: number, total: number) =>
+        ctx.report.progress({ label: "extracting", done, total, unit: "bytes" });
+      const r = img.hotCopies?.size
+        ? await pageLsnDirSink({ root, sync: !o.noSync, signal: ctx.signal, onProgress })
+          .write(img)
+        : await dirSink({
+          root,
+          force: o.force,
+          sync: o.noSync ? "none" : "each",
+          manifest: true,
+          signal: ctx.signal,
+          onProgress,
+        }).write(img);
       const body = {
         server: serverField(img.manifest.server),
         totals: { tables: img.manifest.tables.length, entries: r.entries, bytes: r.bytes },

@@ -14,7 +14,7 @@ import { imageBytes, imageName } from "../image/image_io.ts";
 import { sniffSource } from "../xbstream/detect.ts";
 import { type DirSource, openDirSource } from "../backupdir/source.ts";
 import { rebuildingSource } from "../delta/rebuild_source.ts";
-import type { BackupOpener } from "../source.ts";
+import type { BackupOpener, Rebuilt } from "../source.ts";
 import { imageWorkDir, prepareWorkDir, tempDirOf } from "./work_dir.ts";
 
 /** How the source is read. */
@@ -29,6 +29,11 @@ export interface OpenSourceOptions {
   decodeWhole?: (path: string) => boolean;
   /** Where rebuilt files are spooled (default: the working directory, else the system's). */
   spoolDir?: string;
+  /**
+   * Leave hot copies and their deltas as stored (named by the source's
+   * `hotCopies`), for a consumer that joins them itself without a spool.
+   */
+  pairsAsStored?: boolean;
 }
 
 /** A source opened from the options. */
@@ -38,7 +43,7 @@ export type OpenedSource = DirSource | ImageSource;
 export async function openImageOption(
   ctx: CommandContext,
   opts: OpenSourceOptions = {},
-): Promise<ImageSource> {
+): Promise<ImageSource & Partial<Rebuilt>> {
   const image = requireImage(ctx.options);
   return await openImageAt(ctx, image, await keyForReading(ctx.options, ctx.report), opts);
 }
@@ -49,12 +54,15 @@ export async function openImageAt(
   image: string,
   key: Uint8Array | undefined,
   opts: OpenSourceOptions = {},
-): Promise<ImageSource> {
+): Promise<ImageSource & Partial<Rebuilt>> {
   const source = await openImageBytes(ctx, image, opts, key);
   // Hot copies and their deltas (minimum locking) are joined into rebuilt files,
   // unless the entries are wanted as stored (LZ4 frames, or only verified).
   const stored = opts.mode !== undefined && opts.mode !== "full";
-  return stored ? source : rebuildingSource(source, opts.spoolDir ?? tempDirOf(ctx.options));
+  if (stored) return source;
+  return rebuildingSource(source, opts.spoolDir ?? tempDirOf(ctx.options), {
+    pairsAsStored: opts.pairsAsStored,
+  });
 }
 
 /** Open image `image` with the options' key and threads, as stored (from `bytes` when already begun). */

@@ -15,7 +15,7 @@ import { join, relative, sep } from "node:path";
 import type { FileEntry } from "../entry.ts";
 import type { Sink } from "../sink.ts";
 import type { Source } from "../source.ts";
-import { MANIFEST_FILE } from "../core/manifest.ts";
+import { expectedBytes, MANIFEST_FILE } from "../core/manifest.ts";
 import { fileCrc32c, writeManifest } from "../core/manifest_io.ts";
 import { crcHex } from "../core/crc.ts";
 import { outputError, syncFiles, writeAtomically } from "../core/files.ts";
@@ -75,6 +75,7 @@ export async function writeRebuilding(
   entries: AsyncIterable<FileEntry>,
   journal?: WriteJournal,
   seen?: ReadonlyMap<string, SeenEntry>,
+  onBytes?: (n: number) => void,
 ): Promise<RebuildWrite> {
   let bytes = 0;
   const files: string[] = [];
@@ -89,14 +90,23 @@ export async function writeRebuilding(
       applied.set(base, r.pages);
       if (!r.crcKept) crcs.delete(target);
       bytes += e.size;
+      onBytes?.(e.size);
       continue;
     }
     const file = await targetPath(root, e.path);
     // A file replaced with --force is not this run's to remove.
     if (!(await lstat(file).then(() => true, () => false))) await journal?.add(file);
+    const data = onBytes
+      ? (async function* () {
+        for await (const b of e.data) {
+          onBytes(b.length);
+          yield b;
+        }
+      })()
+      : e.data;
     let n: number;
     try {
-      n = await writeAtomically(file, e.data, e.mode ?? 0o640, false);
+      n = await writeAtomically(file, data, e.mode ?? 0o640, false);
     } catch (err) {
       throw outputError(err, `writing ${file}`);
     }
@@ -116,10 +126,22 @@ export interface PageLsnDirSummary {
   bytes: number;
 }
 
-/** A sink writing a page-LSN source into directory `root` (a real path). */
-export function pageLsnDirSink(
-  opts: { root: string; sync: boolean; signal?: AbortSignal },
-): Sink<PageLsnDirSummary> {
+/** How a page-LSN directory sink writes. */
+export interface PageLsnDirOptions {
+  /** Real path of the destination directory (prepared, see backupdir/sink.ts). */
+  root: string;
+  /** Flush the files, then the manifest, to disk. */
+  sync: boolean;
+  signal?: AbortSignal;
+  /** Called as bytes arrive, with the total the manifest plans (0 when unknown). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * A sink writing a page-LSN source (a live export, or an image whose hot copies
+ * and deltas are left as stored) into directory `root`.
+ */
+export function pageLsnDirSink(opts: PageLsnDirOptions): Sink<PageLsnDirSummary> {
   return {
     async write(source: Source): Promise<PageLsnDirSummary> {
       // A failed or interrupted run removes what it wrote; a killed one leaves the
@@ -139,11 +161,14 @@ export function pageLsnDirSink(
 
 async function writePageLsnDir(
   source: Source,
-  opts: { root: string; sync: boolean; signal?: AbortSignal },
+  opts: PageLsnDirOptions,
   journal: WriteJournal,
 ): Promise<PageLsnDirSummary> {
   await rm(join(opts.root, MANIFEST_FILE), { force: true });
-  const w = await writeRebuilding(opts.root, source.entries(), journal, source.seen);
+  const total = expectedBytes(source.manifest) ?? 0;
+  let done = 0;
+  const onBytes = opts.onProgress && ((n: number) => opts.onProgress!(done += n, total));
+  const w = await writeRebuilding(opts.root, source.entries(), journal, source.seen, onBytes);
   if (opts.sync) {
     await syncFiles(w.files).catch((err) => {
       throw outputError(err, `flushing ${opts.root} to disk`);
@@ -157,7 +182,11 @@ async function writePageLsnDir(
     const crc32c = known && known.length === size ? crcHex(known.crc) : await fileCrc32c(file);
     entries.push({ path, size, crc32c });
   }
-  const manifest = { ...rebuiltManifest(source.manifest), entries };
+  // `compression` and `plannedBytes` describe an image, not the directory's plain files.
+  const { compression: _chunks, plannedBytes: _planned, ...plain } = rebuiltManifest(
+    source.manifest,
+  );
+  const manifest = { ...plain, entries };
   // An interrupt stops the run before the manifest: it leaves no backup.
   opts.signal?.throwIfAborted();
   try {

@@ -98,6 +98,7 @@ export function rebuildingSource<S extends Source>(
     const want = (p: string) =>
       p === BACKUP_END_FILE || !select || select(p) || select(deltaTarget(p) ?? p);
     const pending = new Map<string, string>();
+    const waiting = new Set<string>(); // hot copies passed through as stored, until their delta
     let n = 0;
     try {
       for await (const e of inner.entries(want)) {
@@ -151,12 +152,14 @@ export function rebuildingSource<S extends Source>(
           });
           continue;
         }
+        // as stored: the consumer joins them, but a hot copy without its delta is refused here too
+        if (hotCopies.has(e.path)) waiting.add(e.path);
+        else if (target) waiting.delete(target);
         yield counted(e);
       }
-      if (pending.size > 0) {
-        throw new CorruptionError(
-          `${inner.name}: ${[...pending.keys()][0]} is a hot copy whose delta is missing`,
-        );
+      const missing = [...pending.keys(), ...waiting][0];
+      if (missing !== undefined) {
+        throw new CorruptionError(`${inner.name}: ${missing} is a hot copy whose delta is missing`);
       }
     } finally {
       if (spool) await rm(spool, { recursive: true, force: true });
