@@ -27,6 +27,7 @@ import {
   checkPages,
   CODE_CORRUPT,
   CODE_SKIPPED,
+  codesWithRoom,
   type CorruptPage,
   emptyRange,
   type PageCodes,
@@ -34,7 +35,6 @@ import {
 } from "./page_range.ts";
 import { errorReport, type FileReport, validReport } from "./report.ts";
 import { finishReport, type ValidateInput } from "./validator.ts";
-import { F_ZERO } from "./verdict.ts";
 
 /**
  * Failing hot-copy pages set aside per file, at most: about 100 bytes each, so
@@ -110,10 +110,7 @@ class RebuiltCodes {
   }
   /** Room for pages below `end`; pages no run or hot copy covers read as zero pages. */
   reach(end: number): void {
-    if (end <= this.codes.length) return;
-    const grown = new Uint8Array(Math.max(end, 2 * this.codes.length)).fill(F_ZERO);
-    grown.set(this.codes);
-    this.codes = grown;
+    this.codes = codesWithRoom(this.codes, end);
   }
   /** The range result of the first `pages` pages: counts by code, with `corrupt`. */
   result(pages: number, corrupt: CorruptPage[]): RangeResult {

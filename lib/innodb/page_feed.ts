@@ -15,6 +15,7 @@ import { describeSpace, needsWholePage0, type SpaceInfo, spaceInfoFromPage0 } fr
 import { FIL_PAGE_LSN, UNIV_PAGE_SIZE_MAX, UNIV_ZIP_SIZE_MIN } from "./layout.ts";
 import {
   checkPages,
+  codesWithRoom,
   type CorruptPage,
   emptyRange,
   type PageCodes,
@@ -177,11 +178,7 @@ export class PageFeed {
     const b = this.#buf.bytes;
     const before = this.#result.corrupt.length;
     const zerosBefore = this.#result.flavours[0];
-    if (this.#codes && this.#codes.length < this.#nextPage + count) {
-      const grown = new Uint8Array(Math.max(2 * this.#codes.length, this.#nextPage + count));
-      grown.set(this.#codes);
-      this.#codes = grown;
-    }
+    if (this.#codes) this.#codes = codesWithRoom(this.#codes, this.#nextPage + count);
     checkPages(
       this.#buf,
       0,

@@ -49,6 +49,17 @@ export const CODE_SKIPPED = 0xfe;
  */
 export type PageCodes = Uint8Array;
 
+/**
+ * `codes` with room for pages below `end`: itself, or a copy grown (at least
+ * doubled) whose new pages read as zero pages (F_ZERO is 0).
+ */
+export function codesWithRoom(codes: PageCodes, end: number): PageCodes {
+  if (end <= codes.length) return codes;
+  const grown = new Uint8Array(Math.max(end, 2 * codes.length));
+  grown.set(codes);
+  return grown;
+}
+
 /** Codes of a run the kernel passed: `zeros` of its `passed` pages are all-zero, the rest `flavour`. */
 function codeRun(
   codes: PageCodes,
